@@ -1,0 +1,168 @@
+"""The ``qa`` command: a thin layer over ``qa.QA``. JSON for machines, text for people.
+
+Importing this module loads no model and no heavy library, so ``qa --help`` is instant.
+Library errors (``QAError``) become ``click.ClickException``: a message, not a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from functools import wraps
+
+import click
+
+from .config import load_settings
+from .errors import BadQuestionError, QAError
+
+
+def _settings(**overrides):
+    try:
+        return load_settings(**overrides)
+    except QAError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def handle_errors(fn):
+    @wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except QAError as e:
+            raise click.ClickException(str(e)) from None
+        except KeyboardInterrupt:
+            raise click.Abort() from None
+
+    return wrapper
+
+
+def _qa(settings):
+    from .pipeline import QA  # deferred: pulls numpy/faiss
+
+    return QA(settings)
+
+
+def _stage(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), envvar="QA_CORPUS_DIR",
+              help="Folder of .txt/.md documents [env QA_CORPUS_DIR; default ./corpus of the project].")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False), envvar="QA_INDEX_DIR",
+              help="Folder of the built index [env QA_INDEX_DIR; default ./index of the project].")
+@click.version_option(package_name="qa-chatbot", prog_name="qa")
+@click.pass_context
+def cli(ctx, corpus_dir, index_dir):
+    """Ask questions about a folder of documents and get answers with cited excerpts."""
+    from pathlib import Path
+
+    ctx.obj = {"corpus_dir": Path(corpus_dir) if corpus_dir else None,
+               "index_dir": Path(index_dir) if index_dir else None}
+
+
+@cli.command()
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_obj
+@handle_errors
+def build(obj, quiet):
+    """Build (or rebuild) the index from the corpus folder."""
+    qa = _qa(_settings(**obj))
+    t0 = time.perf_counter()
+    manifest = qa.build(progress=not quiet, on_stage=None if quiet else _stage)
+    counts = manifest["counts"]
+    click.echo(
+        f"Indexed {counts['documents']} document(s): {counts['sentences']} sentences in {counts['chunks']} chunks "
+        f"with {manifest['model']} ({manifest['dimension']} dims) in {time.perf_counter() - t0:.1f} s "
+        f"-> {qa.settings.index_dir}"
+    )
+    for doc_id, reason in manifest.get("skipped", {}).items():
+        click.echo(f"Skipped {reason}", err=True)
+
+
+def _print_answer(answer) -> None:
+    if answer.abstained:
+        click.echo(answer.message or "The corpus does not say.")
+    else:
+        click.echo(answer.text)
+    click.echo(f"(confidence {answer.score:.2f})\n")
+    if answer.citations:
+        click.echo("Sources:" if not answer.abstained else "Closest passages:")
+    for c in answer.citations:
+        section = f" › {c.section}" if c.section else ""
+        click.echo(f"[{c.n}] {c.title}{section} ({c.doc}:{c.start}-{c.end}, score {c.score:.2f})")
+        excerpt = " ".join(c.text.split())
+        click.echo(f"    {excerpt}")
+
+
+@cli.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the documented contract).")
+@click.option("-k", "--top-k", type=click.IntRange(1, 50), help="How many citations to show.")
+@click.option("--no-build", is_flag=True, help="Fail instead of building a missing or stale index.")
+@click.pass_obj
+@handle_errors
+def ask(obj, question, as_json, top_k, no_build):
+    """Answer QUESTION from the corpus. With QUESTION "-", read one question per line from stdin
+    and write one JSON object per line (JSON Lines), loading the model once."""
+    qa = _qa(_settings(**obj, top_k=top_k))
+    qa.warm_up(build_if_needed=not no_build, progress=False, on_stage=_stage)
+    if question == "-":
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                out = qa.ask(line.rstrip("\n")).to_dict()
+            except BadQuestionError as e:
+                out = {"question": line.rstrip("\n"), "error": str(e)}
+            if as_json:
+                click.echo(json.dumps(out, ensure_ascii=False))
+            else:
+                click.echo(f"Q: {out['question']}\nA: {out.get('answer') or out.get('error') or 'The corpus does not say.'}\n")
+        return
+    answer = qa.ask(question)
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+    else:
+        _print_answer(answer)
+
+
+@cli.command()
+@click.option("--host", envvar="QA_HOST", help="Interface to listen on [default 127.0.0.1].")
+@click.option("--port", envvar="QA_PORT", type=click.IntRange(1, 65535), help="Port [default 7860].")
+@click.pass_obj
+@handle_errors
+def serve(obj, host, port):
+    """Run the chat app (same as `python app.py`)."""
+    from .web import serve as run
+
+    run(_settings(**obj, host=host, port=port), on_stage=_stage)
+
+
+@cli.command()
+@click.pass_obj
+@handle_errors
+def status(obj):
+    """Show whether the index is fresh, and why not."""
+    from .embedding import load_embedder
+    from .index import read_manifest, stale_reasons
+
+    s = _settings(**obj)
+    emb = load_embedder(s.embedding_backend, cache_dir=s.index_dir)
+    reasons = stale_reasons(s, emb.name, emb.dim)
+    manifest = read_manifest(s.index_dir) if not reasons or "no index" not in reasons[0] else None
+    click.echo(f"corpus: {s.corpus_dir}\nindex:  {s.index_dir}")
+    if manifest:
+        c = manifest.get("counts", {})
+        click.echo(f"built:  {manifest.get('built_at')} ({c.get('documents')} docs, {c.get('chunks')} chunks, "
+                   f"model {manifest.get('model')})")
+    click.echo("state:  fresh" if not reasons else "state:  needs rebuild: " + "; ".join(reasons))
+
+
+def main():
+    cli(prog_name="qa")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""All settings in one dataclass: defaults here, then ``qa.toml``, then ``QA_*`` env vars,
+then per-call overrides (``settings.replace(top_k=3)``), the last one winning.
+
+``qa.toml`` sits at the project root (or at ``$QA_CONFIG``); ``qa eval --calibrate --write``
+stores the fitted confidence weights and threshold there, so they come from the dev set
+rather than from someone's hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from .chunking import ChunkSettings
+from .errors import QAError
+
+#: The project folder (holds ``corpus/``, ``index/``, ``qa.toml``). ``QA_HOME`` overrides it,
+#: so an installed package never depends on the directory the process started in.
+PROJECT_ROOT = Path(os.environ.get("QA_HOME", Path(__file__).resolve().parents[1]))
+
+
+def _default_confidence_weights() -> dict[str, float]:
+    # Starting point only; ``qa eval --calibrate --write`` replaces these with weights fitted on
+    # the dev set (see qa/confidence.py for what each signal means).
+    return {"bias": -4.0, "dense": 6.0, "coverage": 3.0, "oov": -3.0, "agreement": 0.5, "type_match": 0.5}
+
+
+def _default_fusion_weights() -> dict[str, float]:
+    # Weights of the sentence-scoring signals for ``fusion = "weighted"`` (qa/retrieval.py).
+    return {"dense": 1.0, "chunk_dense": 0.5, "lexical": 0.6, "coverage": 0.4, "type_match": 0.15}
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = PROJECT_ROOT / "corpus"  # folder of .txt/.md documents
+    index_dir: Path = PROJECT_ROOT / "index"  # where the built index lives
+    chunk_chars: int = 700  # target chunk size in characters (whole sentences only)
+    chunk_overlap: int = 1  # sentences shared by consecutive chunks
+    context_prefix: bool = True  # embed "Title — Section: sentence" rather than the bare sentence
+    embedding_backend: str = "auto"  # "auto" (ONNX when available), "onnx" or "torch"
+    batch_size: int = 64  # texts per embedding batch when building
+    top_k: int = 5  # citations shown under an answer
+    candidates: int = 50  # results taken from each retriever before fusion
+    fusion: str = "weighted"  # "weighted" (signals, weights below) or "rrf" (reciprocal rank fusion)
+    rrf_k: int = 60  # the k of reciprocal rank fusion
+    fusion_weights: dict = field(default_factory=_default_fusion_weights)
+    extract_spans: bool = True  # answer with a date/name/number span when the question asks for one
+    history_rewrite: bool = True  # add the previous turn's topic words to follow-up questions
+    confidence_weights: dict = field(default_factory=_default_confidence_weights)
+    abstain_threshold: float = 0.5  # answer only when confidence >= this (0..1)
+    max_question_chars: int = 2000  # longer questions are rejected with a clear message
+    host: str = "127.0.0.1"  # where `qa serve` / app.py listen; 0.0.0.0 exposes it to the network
+    port: int = 7860
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        return ChunkSettings(target_chars=self.chunk_chars, overlap=self.chunk_overlap)
+
+    def replace(self, **overrides) -> "Settings":
+        """A copy with ``overrides`` applied; ``None`` values mean "keep the current one"."""
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(name: str, raw, current):
+    """Convert a TOML or env value to the type of the field's default, naming it on failure."""
+    try:
+        if isinstance(current, bool):
+            if isinstance(raw, bool):
+                return raw
+            s = str(raw).strip().lower()
+            if s in {"1", "true", "yes", "on"}:
+                return True
+            if s in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if isinstance(current, Path):
+            return Path(raw).expanduser()
+        if isinstance(current, dict):
+            if not isinstance(raw, dict):
+                raise ValueError(raw)
+            return {str(k): float(v) for k, v in raw.items()}
+        return type(current)(raw)
+    except (TypeError, ValueError):
+        raise QAError(f"setting {name}={raw!r} is not a valid {type(current).__name__}") from None
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("QA_CONFIG", PROJECT_ROOT / "qa.toml"))
+
+
+def load_settings(**overrides) -> Settings:
+    """Defaults < qa.toml < QA_<FIELD> environment variables < ``overrides``."""
+    base = Settings()
+    values: dict = {}
+    path = config_path()
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8")).get("qa", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise QAError(f"{path} is not valid TOML ({e}); fix or delete it") from None
+        names = {f.name for f in fields(Settings)}
+        for key, raw in data.items():
+            if key not in names:
+                raise QAError(f"{path}: unknown setting {key!r}; known settings: {', '.join(sorted(names))}")
+            values[key] = _coerce(key, raw, getattr(base, key))
+    for f in fields(Settings):
+        raw = os.environ.get(f"QA_{f.name.upper()}")
+        if raw is not None and not isinstance(getattr(base, f.name), dict):
+            values[f.name] = _coerce(f.name, raw, getattr(base, f.name))
+    settings = dataclasses.replace(base, **values).replace(**overrides)
+    validate(settings)
+    return settings
+
+
+def validate(s: Settings) -> None:
+    if s.fusion not in {"weighted", "rrf"}:
+        raise QAError(f"fusion={s.fusion!r}: use 'weighted' or 'rrf'")
+    if s.embedding_backend not in {"auto", "onnx", "torch"}:
+        raise QAError(f"embedding_backend={s.embedding_backend!r}: use 'auto', 'onnx' or 'torch'")
+    if not 1 <= s.top_k <= 50:
+        raise QAError(f"top_k={s.top_k}: use a number from 1 to 50")
+    if not 0.0 <= s.abstain_threshold <= 1.0:
+        raise QAError(f"abstain_threshold={s.abstain_threshold}: use a number between 0 and 1")
+    s.chunking  # validates chunk sizes
+
+
+def write_settings(updates: dict, path: Path | None = None) -> Path:
+    """Merge ``updates`` into the ``[qa]`` table of qa.toml (used by calibration)."""
+    path = path or config_path()
+    data = {}
+    if path.is_file():
+        data = tomllib.loads(path.read_text(encoding="utf-8")).get("qa", {})
+    data.update(updates)
+    lines = ["# Written by `qa eval --calibrate --write`; edit by hand if you like.", "[qa]"]
+    tables = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append(f"\n[qa.{key}]")
+            tables += [f"{k} = {float(v)!r}" for k, v in value.items()]
+        elif isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, (int, float)):
+            lines.append(f"{key} = {value!r}")
+        else:
+            lines.append(f'{key} = "{value}"')
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text("\n".join(lines + tables) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,44 @@
+"""The lexical side of the index: BM25 (the ``bm25s`` library, sparse matrices) over our own
+terms (qa/text.py), so the index and the question are tokenised the same way."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from .text import terms
+
+log = logging.getLogger(__name__)
+
+
+class LexicalIndex:
+    def __init__(self, retriever):
+        self._bm25 = retriever
+        self.vocab = frozenset(t for t in retriever.vocab_dict if t)
+
+    @classmethod
+    def build(cls, texts: list[str]) -> "LexicalIndex":
+        import bm25s
+
+        retriever = bm25s.BM25()
+        # An empty token list would make bm25s drop the row and shift every id after it.
+        retriever.index([terms(t) or [""] for t in texts], show_progress=False)
+        return cls(retriever)
+
+    @classmethod
+    def load(cls, folder: Path) -> "LexicalIndex":
+        import bm25s
+
+        return cls(bm25s.BM25.load(str(folder), show_progress=False))
+
+    def save(self, folder: Path) -> None:
+        self._bm25.save(str(folder), show_progress=False)
+
+    def scores(self, query_terms: list[str]) -> np.ndarray:
+        """BM25 score of every indexed text for ``query_terms`` (zeros for unknown terms)."""
+        known = [t for t in query_terms if t in self.vocab]
+        if not known:
+            return np.zeros(self._bm25.scores["num_docs"], dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)

@@ -1,0 +1,107 @@
+"""The one entry point every surface uses: ``QA(settings).ask(question, history)``.
+
+The CLI, the Gradio chat, the HTTP API and the evaluation harness all call ``ask``, so what
+``qa eval`` measures is exactly what users get. Construction is cheap; the model and index
+load on ``warm_up()`` or on the first question. After loading, ``ask`` only reads shared
+state, so one instance serves concurrent requests.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+from .answer import compose
+from .config import Settings, load_settings
+from .conversation import parse_history, rewrite
+from .embedding import Embedder, load_embedder
+from .errors import BadQuestionError, IndexStateError
+from .index import Index, build_index, load_index, stale_reasons
+from .question import analyse
+from .retrieval import retrieve
+from .types import Answer, Turn
+
+log = logging.getLogger(__name__)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def clean_question(question, max_chars: int) -> str:
+    """Validate and tidy a question; BadQuestionError says what is wrong with it."""
+    if isinstance(question, bytes):
+        try:
+            question = question.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadQuestionError("the question is not valid UTF-8 text") from None
+    if not isinstance(question, str):
+        raise BadQuestionError(f"the question must be text, not {type(question).__name__}")
+    if len(question) > max_chars:
+        raise BadQuestionError(
+            f"the question is {len(question):,} characters long; the limit is {max_chars:,} "
+            "(QA_MAX_QUESTION_CHARS). Ask a shorter question."
+        )
+    question = " ".join(_CONTROL.sub(" ", question).split())
+    if not question:
+        raise BadQuestionError("the question is empty; type a question about the corpus")
+    return question
+
+
+class QA:
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None):
+        self.settings = settings or load_settings()
+        self._embedder = embedder
+        self._index: Index | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            self._embedder = load_embedder(self.settings.embedding_backend, cache_dir=self.settings.index_dir)
+        return self._embedder
+
+    @property
+    def index(self) -> Index:
+        if self._index is None:
+            self.warm_up()
+        return self._index
+
+    def stale_reasons(self) -> list[str]:
+        return stale_reasons(self.settings, self.embedder.name, self.embedder.dim)
+
+    def build(self, progress: bool = False, on_stage=None) -> dict:
+        """(Re)build the index now and load it."""
+        manifest = build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
+        with self._lock:
+            self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
+        return manifest
+
+    def warm_up(self, build_if_needed: bool = True, progress: bool = False, on_stage=None) -> None:
+        """Load the model and the index, building the index first when it is missing or stale."""
+        if self._index is not None:
+            return
+        with self._lock:
+            if self._index is not None:
+                return
+            reasons = self.stale_reasons()
+            if reasons:
+                if not build_if_needed:
+                    raise IndexStateError(f"the index needs a rebuild: {'; '.join(reasons)}. Run `qa build`.")
+                log.info("building index: %s", "; ".join(reasons))
+                build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
+            self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
+            self.embedder.warm_up()
+
+    def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None) -> Answer:
+        """Answer ``question`` from the corpus (``history``: earlier turns, for follow-ups)."""
+        s = self.settings
+        question = clean_question(question, s.max_question_chars)
+        top_k = top_k or s.top_k
+        turns = parse_history(history)
+        query = rewrite(question, turns) if s.history_rewrite else question
+        index = self.index
+        analysis = analyse(query)
+        qtype_source = analyse(question)  # the type comes from the new question only
+        analysis = type(analysis)(query, qtype_source.qtype, qtype_source.expected_span, analysis.terms)
+        qvec = self.embedder.encode([query])[0]
+        retrieved = retrieve(index, qvec, analysis, s)
+        return compose(index, retrieved, analysis, s, question=question, query=query, top_k=top_k)

@@ -1,0 +1,133 @@
+"""Typed values that cross module boundaries: documents, chunks, hits, answers.
+
+Every object that carries text also carries its exact character offsets into
+``Document.text`` (the file decoded as UTF-8, no newline translation), so a
+citation can always be checked against the corpus file it names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled region of a document: ``text[start:end]`` is its body (heading line excluded)."""
+
+    title: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Document:
+    """One corpus file. ``id`` is its path relative to the corpus folder (POSIX separators)."""
+
+    id: str
+    title: str
+    text: str
+    sections: tuple[Section, ...]
+
+    def section_at(self, offset: int) -> str:
+        """Title of the section containing ``offset`` ("" before the first heading)."""
+        name = ""
+        for s in self.sections:
+            if s.start <= offset:
+                name = s.title
+            else:
+                break
+        return name
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence or list item; ``doc.text[start:end] == text``."""
+
+    doc_id: str
+    section: str
+    start: int
+    end: int
+    text: str
+    is_list_item: bool = False
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A run of whole sentences within one section; ``doc.text[start:end] == text``."""
+
+    doc_id: str
+    section: str
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One previous message of a conversation (used for follow-up questions)."""
+
+    role: Literal["user", "assistant"]
+    content: str
+
+
+@dataclass
+class Citation:
+    """A numbered source shown under an answer.
+
+    ``text == document_text[start:end]``. ``highlight_start``/``highlight_end`` are absolute
+    offsets of the supporting sentence inside the excerpt (None when nothing is highlighted).
+    """
+
+    n: int
+    doc: str
+    title: str
+    section: str
+    start: int
+    end: int
+    text: str
+    score: float
+    highlight_start: int | None = None
+    highlight_end: int | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Answer:
+    """The library's answer to one question; ``to_dict()`` is the ``qa ask --json`` contract.
+
+    ``text`` is copied verbatim from the corpus: a substring of citation ``answer_citation``
+    (1-based), or None when ``abstained``.
+    """
+
+    question: str
+    abstained: bool
+    text: str | None
+    answer_citation: int | None
+    score: float
+    citations: list[Citation] = field(default_factory=list)
+    # extras (contract allows extra fields)
+    answer_start: int | None = None  # absolute offsets of ``text`` in its document
+    answer_end: int | None = None
+    question_type: str = "other"
+    retrieval_query: str = ""  # the query actually searched (differs for follow-ups)
+    message: str = ""  # human-readable note, e.g. why the corpus could not answer
+    signals: dict = field(default_factory=dict)  # the confidence model's inputs (for debugging/eval)
+
+    def to_dict(self) -> dict:
+        return {
+            "question": self.question,
+            "abstained": self.abstained,
+            "answer": self.text,
+            "answer_citation": self.answer_citation,
+            "score": round(float(self.score), 4),
+            "citations": [c.to_dict() for c in self.citations],
+            "answer_start": self.answer_start,
+            "answer_end": self.answer_end,
+            "question_type": self.question_type,
+            "retrieval_query": self.retrieval_query,
+            "message": self.message,
+            "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
+        }

@@ -1,0 +1,74 @@
+"""The Gradio chat: one handler (``respond``) and one constructor (``create_demo``).
+
+``serve`` builds the index when it is missing or stale (with a progress bar in the terminal),
+then starts the app. Everything the browser loads comes from this server.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from .config import Settings
+from .errors import QAError
+from .pipeline import QA
+from .render import escape, to_markdown
+
+log = logging.getLogger(__name__)
+
+EXAMPLES = [
+    "When was the dialogue declared?",
+    "Who chaired the first leaders' summit?",
+    "How much did Japan pledge at the 4th meeting?",
+    "Why does Turkmenistan participate only as an observer?",
+]
+
+
+def make_handler(qa: QA):
+    def respond(message, history):
+        """Answer one chat message; ``history`` is Gradio's list of {"role", "content"}."""
+        if isinstance(message, dict):  # multimodal textbox shape
+            message = message.get("text", "")
+        try:
+            answer = qa.ask(message, history=history)
+        except QAError as e:
+            return f"**{escape(str(e))}**"
+        except Exception:  # never show a stack trace in the chat
+            log.exception("failed to answer %r", message)
+            return "**Something went wrong while answering. The error was logged on the server.**"
+        return to_markdown(answer)
+
+    return respond
+
+
+def describe_corpus(qa: QA) -> str:
+    index = qa.index
+    titles = sorted({d.title for d in index.documents.values()})
+    shown = ", ".join(f"*{escape(t)}*" for t in titles[:5]) + (f" and {len(titles) - 5} more" if len(titles) > 5 else "")
+    return (
+        f"Ask a question about {shown}. Answers are copied from the text, with numbered sources; "
+        "when the text does not say, the bot says so."
+    )
+
+
+def create_demo(qa: QA):
+    import gradio as gr
+
+    with gr.Blocks(title="Corpus QA") as demo:
+        with gr.Tab("Chat"):
+            gr.ChatInterface(
+                make_handler(qa),
+                chatbot=gr.Chatbot(height=520, sanitize_html=True, render_markdown=True, label="Answers"),
+                title="Ask the corpus",
+                description=describe_corpus(qa),
+                examples=EXAMPLES,
+                cache_examples=False,
+                api_name="ask",
+            )
+    return demo
+
+
+def serve(settings: Settings, on_stage=None) -> None:
+    qa = QA(settings)
+    qa.warm_up(progress=True, on_stage=on_stage)
+    demo = create_demo(qa)
+    demo.queue().launch(server_name=settings.host, server_port=settings.port, show_error=False)
