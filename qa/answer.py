@@ -14,7 +14,7 @@ from .index import Index
 from .question import QuestionAnalysis
 from .retrieval import Retrieved
 from .spans import best_span
-from .text import terms
+from .text import prefix_match, terms
 from .types import Answer, Citation
 
 SPAN_KINDS = {"date", "money", "count", "person", "place"}
@@ -101,7 +101,9 @@ def compose(
     qset = set(analysis.terms)
     feats = features(
         dense=best.signals["dense"],
-        coverage=len(qset & chunk_terms) / len(qset) if qset else 0.0,
+        coverage=sum(1 for t in qset if prefix_match(t, chunk_terms)) / len(qset) if qset else 0.0,
+        window=best.signals["window"],
+        entity=best.signals["entity"],
         oov=retrieved.oov,
         agreement=1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
         type_match=best.signals["type_match"] if kind in SPAN_KINDS else 1.0,

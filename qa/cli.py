@@ -145,12 +145,10 @@ def serve(obj, host, port):
 @handle_errors
 def status(obj):
     """Show whether the index is fresh, and why not."""
-    from .embedding import load_embedder
-    from .index import read_manifest, stale_reasons
+    from .index import read_manifest
 
     s = _settings(**obj)
-    emb = load_embedder(s.embedding_backend, cache_dir=s.index_dir)
-    reasons = stale_reasons(s, emb.name, emb.dim)
+    reasons = _qa(s).stale_reasons()
     manifest = read_manifest(s.index_dir) if not reasons or "no index" not in reasons[0] else None
     click.echo(f"corpus: {s.corpus_dir}\nindex:  {s.index_dir}")
     if manifest:
@@ -158,6 +156,41 @@ def status(obj):
         click.echo(f"built:  {manifest.get('built_at')} ({c.get('documents')} docs, {c.get('chunks')} chunks, "
                    f"model {manifest.get('model')})")
     click.echo("state:  fresh" if not reasons else "state:  needs rebuild: " + "; ".join(reasons))
+
+
+@cli.command("eval")
+@click.argument("testset", required=False, type=click.Path(dir_okay=False))
+@click.option("--report-dir", type=click.Path(file_okay=False),
+              help="Where to write report.json/.md, failures and plots [default: reports/<testset name>/].")
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as one JSON object.")
+@click.option("-k", "--top-k", type=click.IntRange(1, 50), help="Citations a user sees [default: the top_k setting].")
+@click.option("--calibrate", is_flag=True, help="Fit the confidence weights and abstain threshold on TESTSET.")
+@click.option("--tune-fusion", is_flag=True, help="Compare a small grid of fusion weights on TESTSET.")
+@click.option("--write", is_flag=True, help="With --calibrate / --tune-fusion: store the result in qa.toml.")
+@click.option("--max-false-abstention", type=click.FloatRange(0, 1),
+              help="With --calibrate: only thresholds that decline at most this share of answerable questions.")
+@click.option("--compare", nargs=2, type=click.Path(dir_okay=False), metavar="A.json B.json",
+              help="Show which metrics moved and which questions flipped between two reports.")
+@click.option("--gate", "floors", type=click.Path(dir_okay=False), metavar="FLOORS.json",
+              help="Exit with status 1 when a metric is below its floor (or above its ceiling).")
+@click.option("--no-plots", is_flag=True, help="Skip the PNG plots.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_obj
+@handle_errors
+def eval_(obj, testset, report_dir, as_json, top_k, calibrate, tune_fusion, write, max_false_abstention, compare,
+          floors, no_plots, quiet):
+    """Evaluate answers on TESTSET (JSON Lines, CSV or SQuAD JSON) and write a report.
+
+    Every question goes through the same entry point as the chat. See docs/evaluation.md."""
+    from .eval_cli import run_eval_command  # deferred: pulls numpy/faiss/matplotlib
+
+    code = run_eval_command(
+        _settings(**obj), testset=testset, report_dir=report_dir, as_json=as_json, top_k=top_k,
+        calibrate=calibrate, tune_fusion=tune_fusion, write=write, max_false_abstention=max_false_abstention,
+        compare=compare, floors=floors, plots=not no_plots, progress=not quiet, echo=click.echo, on_stage=_stage,
+    )
+    if code:
+        sys.exit(code)
 
 
 def main():

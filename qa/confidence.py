@@ -5,9 +5,12 @@ corpus can score higher than a real paraphrase. So the confidence is a logistic 
 
   dense       cosine of the question and the best sentence
   coverage    share of the question's content terms found in the best sentence's chunk
+  window      the same over the best sentence and the one before it
+  entity      share of the question's names and numbers found there (1 when it has none)
   oov         share of the question's content terms found nowhere in the corpus
   agreement   1 when the dense and the lexical retriever put the same sentence first
   type_match  1 when the best sentence holds the kind of span the question asks for
+              (1 for questions that ask for no particular kind)
 
 with weights fitted on the dev set by ``qa eval --calibrate`` (logistic regression) and
 stored with the threshold in qa.toml.
@@ -17,11 +20,14 @@ from __future__ import annotations
 
 import math
 
-FEATURES = ("dense", "coverage", "oov", "agreement", "type_match")
+FEATURES = ("dense", "coverage", "window", "entity", "oov", "agreement", "type_match")
 
 
-def features(dense: float, coverage: float, oov: float, agreement: float, type_match: float) -> dict[str, float]:
-    return {"dense": dense, "coverage": coverage, "oov": oov, "agreement": agreement, "type_match": type_match}
+def features(**values: float) -> dict[str, float]:
+    """The feature dict in FEATURES order; a missing or extra name is a programming error."""
+    if set(values) != set(FEATURES):
+        raise ValueError(f"confidence features must be exactly {FEATURES}, got {sorted(values)}")
+    return {name: float(values[name]) for name in FEATURES}
 
 
 def confidence(feats: dict[str, float], weights: dict[str, float]) -> float:

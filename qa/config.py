@@ -25,12 +25,14 @@ PROJECT_ROOT = Path(os.environ.get("QA_HOME", Path(__file__).resolve().parents[1
 def _default_confidence_weights() -> dict[str, float]:
     # Starting point only; ``qa eval --calibrate --write`` replaces these with weights fitted on
     # the dev set (see qa/confidence.py for what each signal means).
-    return {"bias": -4.0, "dense": 6.0, "coverage": 3.0, "oov": -3.0, "agreement": 0.5, "type_match": 0.5}
+    return {"bias": -6.0, "dense": 5.0, "coverage": 2.0, "window": 1.0, "entity": 1.5, "oov": -3.0,
+            "agreement": 0.5, "type_match": 1.0}
 
 
 def _default_fusion_weights() -> dict[str, float]:
     # Weights of the sentence-scoring signals for ``fusion = "weighted"`` (qa/retrieval.py).
-    return {"dense": 1.0, "chunk_dense": 0.5, "lexical": 0.6, "coverage": 0.4, "type_match": 0.15}
+    return {"dense": 1.0, "chunk_dense": 0.75, "lexical": 0.1, "coverage": 0.75, "window": 0.0, "entity": 0.25,
+            "type_match": 0.25, "novelty": 0.25, "cue": 0.0}
 
 
 @dataclass(frozen=True)
@@ -40,7 +42,9 @@ class Settings:
     chunk_chars: int = 700  # target chunk size in characters (whole sentences only)
     chunk_overlap: int = 1  # sentences shared by consecutive chunks
     context_prefix: bool = True  # embed "Title — Section: sentence" rather than the bare sentence
-    embedding_backend: str = "auto"  # "auto" (ONNX when available), "onnx" or "torch"
+    # "auto" (ONNX fp32 when onnxruntime is installed, else torch), "onnx" (fp32, same vectors as torch
+    # to ~1e-7), "onnx-int8" (dynamic int8: faster, vectors move slightly) or "torch" (sentence-transformers)
+    embedding_backend: str = "auto"
     batch_size: int = 64  # texts per embedding batch when building
     top_k: int = 5  # citations shown under an answer
     candidates: int = 50  # results taken from each retriever before fusion
@@ -54,6 +58,12 @@ class Settings:
     max_question_chars: int = 2000  # longer questions are rejected with a clear message
     host: str = "127.0.0.1"  # where `qa serve` / app.py listen; 0.0.0.0 exposes it to the network
     port: int = 7860
+    # Who may call the HTTP API from a browser (CORS) and frame the chat (CSP frame-ancestors):
+    # comma-separated origins, "*" wildcards allowed ("https://docs.example.com, https://*.corp.example,
+    # http://localhost:*"); "*" alone allows everyone; "" = same origin plus localhost/127.0.0.1, any port.
+    allowed_origins: str = ""
+    api_key: str = field(default="", repr=False)  # when set, POST /api/ask needs "Authorization: Bearer KEY" or "X-API-Key: KEY"
+    max_request_bytes: int = 65536  # larger request bodies to /api/* are refused with 413
 
     @property
     def chunking(self) -> ChunkSettings:
@@ -118,8 +128,8 @@ def load_settings(**overrides) -> Settings:
 def validate(s: Settings) -> None:
     if s.fusion not in {"weighted", "rrf"}:
         raise QAError(f"fusion={s.fusion!r}: use 'weighted' or 'rrf'")
-    if s.embedding_backend not in {"auto", "onnx", "torch"}:
-        raise QAError(f"embedding_backend={s.embedding_backend!r}: use 'auto', 'onnx' or 'torch'")
+    if s.embedding_backend not in {"auto", "onnx", "onnx-int8", "torch"}:
+        raise QAError(f"embedding_backend={s.embedding_backend!r}: use 'auto', 'onnx', 'onnx-int8' or 'torch'")
     if not 1 <= s.top_k <= 50:
         raise QAError(f"top_k={s.top_k}: use a number from 1 to 50")
     if not 0.0 <= s.abstain_threshold <= 1.0:

@@ -99,17 +99,18 @@ class TorchEmbedder:
 
 
 def load_embedder(backend: str = "auto", cache_dir=None) -> Embedder:
-    """The embedder for ``backend``: "torch", "onnx", or "auto" (ONNX when onnxruntime is
-    installed, else torch). ``cache_dir`` is where the ONNX backend keeps its exported model."""
-    if backend in ("onnx", "auto"):
+    """The embedder for ``backend``: "torch", "onnx" (fp32), "onnx-int8", or "auto" (ONNX fp32
+    when onnxruntime is installed, else torch). ``cache_dir`` is where the ONNX backend keeps its
+    exported model (qa/onnx_embedder.py)."""
+    if backend in ("onnx", "onnx-int8", "auto"):
         try:
             from .onnx_embedder import OnnxEmbedder, onnx_available
         except ImportError:
             OnnxEmbedder = None  # the fast path is optional
         if OnnxEmbedder is not None and onnx_available():
-            return OnnxEmbedder(cache_dir=cache_dir)
-        if backend == "onnx":
+            return OnnxEmbedder(cache_dir=cache_dir, quantize=backend == "onnx-int8")
+        if backend != "auto":
             raise ModelUnavailableError(
-                "embedding_backend='onnx' needs onnxruntime: `pip install onnxruntime onnx`"
+                f"embedding_backend={backend!r} needs onnxruntime: `pip install onnxruntime onnx`"
             )
     return TorchEmbedder()

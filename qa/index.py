@@ -245,6 +245,7 @@ def build_index(
             "skipped": dict(corpus.skipped),
             "counts": {"documents": len(docs), "sentences": len(sentences), "chunks": len(chunks)},
             "versions": _versions(),
+            "embedder": dict(getattr(embedder, "fingerprint", None) or {"backend": embedder.name}),  # e.g. ONNX model sha256
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "build_seconds": round(time.perf_counter() - t0, 3),
         }

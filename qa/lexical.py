@@ -3,6 +3,7 @@ terms (qa/text.py), so the index and the question are tokenised the same way."""
 
 from __future__ import annotations
 
+import bisect
 import logging
 from pathlib import Path
 
@@ -17,6 +18,19 @@ class LexicalIndex:
     def __init__(self, retriever):
         self._bm25 = retriever
         self.vocab = frozenset(t for t in retriever.vocab_dict if t)
+        self._sorted = sorted(self.vocab)
+
+    def knows(self, term: str) -> bool:
+        """Whether ``term`` occurs in the corpus, allowing the prefix forms of
+        ``qa.text.prefix_match`` ("kazakh" is known because "kazakhstan" is)."""
+        if term in self.vocab:
+            return True
+        if len(term) < 5:
+            return False
+        if any(term[:n] in self.vocab for n in range(5, len(term))):
+            return True
+        i = bisect.bisect_left(self._sorted, term)
+        return i < len(self._sorted) and self._sorted[i].startswith(term)
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":

@@ -1,7 +1,9 @@
 """What a question asks for: its type, the kind of span that answers it, its content terms.
 
-Rules, not a model: the first question word decides the type ("how many" before "how"), with a
-few cues for lists ("what are the objectives") and reasons ("why", "for what reason").
+Rules, not a model: the question word that comes first in the question decides the type
+("What job did he have back when ..." is a what-question, not a when-question); where two
+patterns start at the same place the more specific wins ("how many" before "how", "what is
+the reason" before "what"). A few cues mark lists ("what are the objectives") and reasons.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .text import fold, terms
+from .text import STOPWORDS, fold, stem, terms, words
 
 # question type -> the span kind that answers it (see qa/spans.py)
 EXPECTED_SPAN = {
@@ -27,10 +29,10 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("how_many", re.compile(r"\bhow many\b|\bnumber of\b|\bhow often\b")),
     ("how_much", re.compile(r"\bhow much\b|\bwhat (?:amount|sum)\b|\bhow large (?:a|an|the)? ?(?:sum|amount)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bwhich (?:year|date|day|month)\b|\bin what year\b|\bon what (?:date|day)\b")),
-    ("where", re.compile(r"\bwhere\b|\bin (?:what|which) (?:city|country|place|capital)\b|\bwhat (?:city|place|venue)\b|\bwhich (?:city|place|venue)\b")),
+    ("where", re.compile(r"\bwhere\b|\bin (?:what|which) (?:city|place|capital)\b|\b(?:what|which)\b(?:\s+[\w'-]+){0,2}\s+(?:city|place|venue|town)\b")),
     ("why", re.compile(r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|was) the reason\b|\bhow come\b|\bwhat (?:motivat|explain)")),
     ("list", re.compile(rf"\b(?:what|which|list|name)\b.*\b(?:are|were)\b.*\b{_LIST_NOUNS}\b|\blist\b|\b(?:what|which) {_LIST_NOUNS}\b")),
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\bwhich (?:person|minister|president|leader|official|analyst)\b|\bname of the\b")),
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+[\w'-]+){0,3}\s+(?:person|minister|president|leader|official|analyst|diplomat|author|politician|chair)\b|\bname of the\b")),
     ("which", re.compile(r"\bwhich\b")),
     ("what", re.compile(r"\bwhat\b|\bdescribe\b|\bexplain\b")),
 ]
@@ -42,13 +44,33 @@ class QuestionAnalysis:
     qtype: str  # when/where/who/how_many/how_much/why/list/which/what/other
     expected_span: str | None  # date/count/money/person/place/reason/list, or None
     terms: tuple[str, ...]  # stemmed content terms
+    entities: tuple[str, ...] = ()  # terms of names and numbers ("Tokayev", "2012", "4th")
 
 
 def analyse(question: str) -> QuestionAnalysis:
     q = fold(question).lower()
-    qtype = "other"
-    for name, pattern in _PATTERNS:
-        if pattern.search(q):
-            qtype = name
-            break
-    return QuestionAnalysis(question, qtype, EXPECTED_SPAN.get(qtype), tuple(dict.fromkeys(terms(question))))
+    qtype, first = "other", len(q) + 1
+    for name, pattern in _PATTERNS:  # in order of specificity
+        m = pattern.search(q)
+        if m and m.start() < first:
+            qtype, first = name, m.start()
+    return QuestionAnalysis(question, qtype, EXPECTED_SPAN.get(qtype), tuple(dict.fromkeys(terms(question))),
+                            entity_terms(question))
+
+
+_TOKEN = re.compile(r"\S+")
+
+
+def entity_terms(question: str) -> tuple[str, ...]:
+    """Stemmed terms of the question's specific words: capitalised words after the first
+    token, and anything with a digit. They name what the question is about, so a passage
+    that lacks them is unlikely to answer it."""
+    out = []
+    for n, tok in enumerate(_TOKEN.findall(fold(question))):
+        for w_orig in re.findall(r"[^\W_]+(?:[-'][^\W_]+)*", tok):
+            w = words(w_orig)
+            if not w or w[0] in STOPWORDS:
+                continue
+            if any(ch.isdigit() for ch in w[0]) or (n > 0 and w_orig[:1].isupper()):
+                out.append(stem(w[0]))
+    return tuple(dict.fromkeys(out))

@@ -124,9 +124,24 @@ def best_span(text: str, kind: str, question: str) -> Span | None:
         return None
     if len(cands) == 1:
         return cands[0]
-    # Position of question words in the sentence; choose the candidate closest to them.
+    # Anchor on the question words that pin a place in the sentence: those occurring once
+    # there ("Kyrgyzstan" in a list of ministers), not the ones repeated everywhere
+    # ("Foreign Minister"). The span nearest after/around an anchor wins.
     folded = fold(text).lower()
-    anchors = [m.start() for w in q_words if len(w) > 3 for m in re.finditer(re.escape(w), folded)]
+    positions: dict[str, list[int]] = {}
+    for w in q_words:
+        if len(w) > 3:
+            hits = [m.start() for m in re.finditer(rf"\b{re.escape(w)}", folded)]
+            if hits:
+                positions[w] = hits
+    unique = [p[0] for p in positions.values() if len(p) == 1]
+    anchors = unique or [a for p in positions.values() for a in p]
     if not anchors:
         return cands[0]
-    return min(cands, key=lambda s: min(abs(s.start - a) for a in anchors))
+
+    def distance(s: Span) -> int:
+        # A name usually follows what identifies it ("Minister of Kyrgyzstan Erlan Abdyldaev"),
+        # so an anchor before the span counts a little closer than one after it.
+        return min((s.start - a) if a <= s.start else 3 * (a - s.end) + 10 for a in anchors)
+
+    return min(cands, key=distance)

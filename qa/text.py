@@ -42,14 +42,29 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_FOLD)
 
 
+_ORDINALS = {w: f"{i}{'st' if i == 1 else 'nd' if i == 2 else 'rd' if i == 3 else 'th'}" for i, w in enumerate(
+    "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), start=1)}
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens with possessive 's removed ("Japan's" -> "japan")."""
+    """Lower-cased word tokens: possessive 's removed ("Japan's" -> "japan"), ordinal words
+    written as numbers ("fourth" -> "4th") so both spellings match."""
     out = []
     for w in _WORD.findall(fold(text).lower()):
         if w.endswith("'s"):
             w = w[:-2]
-        out.append(w)
+        out.append(_ORDINALS.get(w, w))
     return out
+
+
+def prefix_match(term: str, candidates) -> bool:
+    """True when ``term`` equals a candidate or one is a prefix of the other (both >= 5
+    characters): "kazakh" ~ "kazakhstan", "japan" ~ "japanes" (demonyms and derived forms)."""
+    if term in candidates:
+        return True
+    if len(term) < 5:
+        return False
+    return any(len(c) >= 5 and (c.startswith(term) or term.startswith(c)) for c in candidates)
 
 
 @lru_cache(maxsize=1)

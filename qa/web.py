@@ -68,7 +68,18 @@ def create_demo(qa: QA):
 
 
 def serve(settings: Settings, on_stage=None) -> None:
-    qa = QA(settings)
-    qa.warm_up(progress=True, on_stage=on_stage)
-    demo = create_demo(qa)
-    demo.queue().launch(server_name=settings.host, server_port=settings.port, show_error=False)
+    """Build/load the index, then serve the chat at / plus /api/ask, /widget.js (qa/server.py)."""
+    from .server import bind, create_app, run
+
+    sock = bind(settings.host, settings.port)  # fail fast, with a readable message, if the port is taken
+    try:
+        qa = QA(settings)
+        qa.warm_up(progress=True, on_stage=on_stage)
+        app = create_app(qa, settings)
+    except BaseException:
+        sock.close()
+        raise
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    (on_stage or log.info)(f"Chat on {url}/  ·  API POST {url}/api/ask (schema {url}/openapi.json)  ·  widget {url}/widget.js")
+    run(app, sock)  # closes sock

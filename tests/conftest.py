@@ -1,0 +1,123 @@
+"""Shared fixtures.
+
+- ``fake_embedder``: a deterministic hashed bag-of-words embedder (no model, instant), for unit
+  tests of everything around the model.
+- ``isolated`` (autouse): points QA_HOME/QA_CONFIG away from the repo, so no test reads or
+  writes the developer's qa.toml or index.
+- ``tiny_corpus`` / ``tiny_settings``: a small corpus in ``tmp_path`` with its own index folder.
+- ``real_qa`` (session): the real packaged model over the real seed corpus, index built once
+  into a temporary folder. Tests using it are marked ``integration``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qa.config import load_settings
+from qa.text import words
+
+REPO = Path(__file__).resolve().parents[1]
+SEED_CORPUS = REPO / "corpus"
+
+TINY_DOC = """= Tiny Treaty =
+
+The Tiny Treaty is an agreement between Alpha and Beta. It was signed to promote trade.
+
+==History==
+The treaty was signed on 3 May 1999 in Gamma City. Dr. Jane Q. Smith chaired the signing.
+The parties met again on 7 June 2001 in Delta.
+
+==Goals==
+The treaty lists three goals:
+- Lower tariffs between Alpha and Beta
+- Shared ports on the coast
+- Joint research on fisheries
+"""
+
+
+class FakeEmbedder:
+    """Hashed bag of words: similar wording -> similar vectors. Deterministic across runs."""
+
+    name = "fake/bow"
+    dim = 64
+
+    def __init__(self):
+        self.calls = 0
+
+    def warm_up(self):
+        pass
+
+    def encode(self, texts, batch_size=64, progress=False):
+        self.calls += 1
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for w in words(text):
+                h = int.from_bytes(hashlib.blake2b(w.encode(), digest_size=4).digest(), "little")
+                out[row, h % self.dim] += 1.0
+            norm = np.linalg.norm(out[row])
+            out[row] = out[row] / norm if norm else out[row]
+            if not norm:
+                out[row, 0] = 1.0
+        return out
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path_factory, monkeypatch):
+    home = tmp_path_factory.mktemp("qa-home")
+    monkeypatch.setenv("QA_CONFIG", str(home / "qa.toml"))
+    for var in list(os.environ):
+        if var.startswith("QA_") and var != "QA_CONFIG":
+            monkeypatch.delenv(var, raising=False)
+    yield
+
+
+@pytest.fixture
+def fake_embedder():
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def tiny_corpus(tmp_path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "tiny.txt").write_text(TINY_DOC, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def tiny_settings(tiny_corpus, tmp_path):
+    return load_settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index")
+
+
+@pytest.fixture(scope="session")
+def real_index_dir(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("real-index")
+
+
+@pytest.fixture(scope="session")
+def real_qa(real_index_dir):
+    """The real model and a real index over a copy of the seed corpus (built once per session)."""
+    from qa.config import Settings
+    from qa.pipeline import QA
+
+    corpus = real_index_dir.parent / "seed-corpus"
+    if not corpus.exists():
+        shutil.copytree(SEED_CORPUS, corpus)
+    # Settings from the repo's qa.toml (the calibrated weights users get), paths redirected.
+    settings = Settings().replace(corpus_dir=corpus, index_dir=real_index_dir)
+    cfg = REPO / "qa.toml"
+    if cfg.is_file():
+        os.environ["QA_CONFIG"] = str(cfg)
+        try:
+            settings = load_settings(corpus_dir=corpus, index_dir=real_index_dir)
+        finally:
+            del os.environ["QA_CONFIG"]
+    qa = QA(settings)
+    qa.warm_up()
+    return qa

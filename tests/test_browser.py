@@ -1,0 +1,401 @@
+"""Embedding in a real browser: headless Chromium (Debian's /usr/bin/chromium) against the real app
+on 127.0.0.1, with the host pages served from ANOTHER port (another origin).
+
+Covers the widget (<script src=/widget.js>), Gradio's web component (<gradio-app>) and the iframe,
+on desktop and phone-sized viewports; that no request leaves 127.0.0.1; that HTML in a question or
+in a document is shown as text and never runs (widget and Gradio chat); and that an origin not in
+``allowed_origins`` can neither frame the chat nor call the API. Screenshots go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from conftest import REPO, TINY_DOC, FakeEmbedder
+from qa.config import Settings
+from qa.pipeline import QA
+from qa.server import create_app, serve_in_thread
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARTIFACTS = REPO / "test-artifacts"
+Q = "When was the dialogue declared?"
+WAIT = 30_000  # ms; bounded waits for answers and page loads
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.integration,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="!!! BROWSER TESTS SKIPPED: /usr/bin/chromium is missing. Install it with "
+               "`sudo apt-get install -y chromium` (Debian) so the embedding tests can run !!!"),
+]
+
+PAYLOAD = '<img src=x onerror="window.__xss=1">'
+XSS_DOC = f"""= Payload Archive =
+
+==Markup in text==
+This archive entry quotes the markup {PAYLOAD} inside a sentence about payload handling.
+It also quotes <script>window.__xss=2</script> and <a href="javascript:window.__xss=3">a link</a> as plain words.
+
+==Other==
+The harbour festival was held on 3 May 1999 in Gamma City.
+"""
+XSS_Q = f"What does the archive entry quote about {PAYLOAD} payload markup?"
+
+HOST_PAGE = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ font-family: Georgia, serif; margin: 24px; color: #333; background: #fbfaf5; }}
+  /* Hostile global CSS: none of it may reach the widget. */
+  button {{ background: rgb(255, 0, 0) !important; border-radius: 0 !important; }}
+  * {{ letter-spacing: 2px; }}
+</style></head>
+<body>
+  <h1>{title}</h1>
+  <p>This page is served from another origin than the chat. <button id="host-button" class="send">Host button</button>
+     <mark id="host-mark">a host mark</mark></p>
+  {snippet}
+</body></html>
+"""
+
+
+# ---- servers and browser (one of each per module) --------------------------------------------
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    """A static web server for the host pages, on its own free port: (base url, folder)."""
+    folder = tmp_path_factory.mktemp("host-pages")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", folder
+    server.shutdown()
+    server.server_close()
+    thread.join(timeout=10)
+
+
+def host_page(host, name: str, snippet: str, title: str = "Team intranet") -> str:
+    base, folder = host
+    (folder / name).write_text(HOST_PAGE.format(title=title, snippet=snippet), encoding="utf-8")
+    return f"{base}/{name}"
+
+
+@pytest.fixture(scope="module")
+def app_url(real_qa):
+    """The real app (real model, seed corpus) with default settings: localhost may embed it."""
+    with serve_in_thread(create_app(real_qa, real_qa.settings)) as url:
+        yield url
+
+
+def _fake_app(root: Path, doc: str, **settings):
+    (root / "corpus").mkdir(parents=True)
+    (root / "corpus" / "doc.txt").write_text(doc, encoding="utf-8")
+    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index", **settings), embedder=FakeEmbedder())
+    qa.warm_up()
+    return create_app(qa)
+
+
+@pytest.fixture(scope="module")
+def xss_url(tmp_path_factory, host):
+    """An app over a document full of HTML, allowing exactly the host page's origin."""
+    app = _fake_app(tmp_path_factory.mktemp("xss"), XSS_DOC, allowed_origins=host[0])
+    with serve_in_thread(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def locked_url(tmp_path_factory):
+    """An app that only docs.example.com may embed or call."""
+    app = _fake_app(tmp_path_factory.mktemp("locked"), TINY_DOC, allowed_origins="https://docs.example.com")
+    with serve_in_thread(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=FLAGS)
+        yield browser
+        browser.close()
+
+
+class Page:
+    """A fresh browser context + page that records every request (all frames)."""
+
+    def __init__(self, browser, **context_args):
+        self.context = browser.new_context(**context_args)
+        self.context.set_default_timeout(WAIT)
+        self.requests: list[str] = []
+        self.api_bodies: list[dict] = []
+        self.errors: list[str] = []
+        self.context.on("request", self._on_request)
+        self.page = self.context.new_page()
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("websocket", lambda ws: self.requests.append(ws.url))
+
+    def _on_request(self, request):
+        self.requests.append(request.url)
+        if request.url.endswith("/api/ask") and request.method == "POST":
+            self.api_bodies.append(request.post_data_json)
+
+    def offsite(self) -> list[str]:
+        """Requests to anything but 127.0.0.1 (data:/blob: URLs stay inside the page)."""
+        return [u for u in self.requests if urlsplit(u).scheme not in ("data", "blob")
+                and urlsplit(u).hostname != "127.0.0.1"]
+
+    def shot(self, name: str, **kw):
+        self.page.screenshot(path=str(ARTIFACTS / f"{name}.png"), **kw)
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def browser_page(chromium):
+    pages = []
+
+    def make(**context_args) -> Page:
+        pages.append(Page(chromium, **context_args))
+        return pages[-1]
+
+    yield make
+    for p in pages:
+        p.close()
+
+
+def shadow_eval(page, expr: str):
+    """Evaluate ``expr`` with ``root`` bound to the widget's shadow root."""
+    return page.evaluate(f"() => {{ const root = document.querySelector('qa-chat-widget').shadowRoot; return {expr}; }}")
+
+
+def widget_snippet(url: str, **data) -> str:
+    attrs = "".join(f' data-{k}="{v}"' for k, v in data.items())
+    return f'<script src="{url}/widget.js"{attrs}></script>'
+
+
+# ---- the widget ------------------------------------------------------------------------------
+
+
+def test_widget_on_another_origin_answers_with_citations(browser_page, host, app_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 800})
+    page = bp.page
+    url = host_page(host, "widget.html", widget_snippet(app_url, title="Ask the docs", position="right"))
+    assert urlsplit(url).port != urlsplit(app_url).port  # really another origin
+    page.goto(url)
+
+    bubble = page.get_by_role("button", name="Ask the docs", exact=True)
+    expect(bubble).to_be_visible()
+    bubble.focus()
+    page.keyboard.press("Enter")  # keyboard only
+    dialog = page.get_by_role("dialog", name="Ask the docs")
+    expect(dialog).to_be_visible()
+    assert shadow_eval(page, "root.activeElement && root.activeElement.tagName") == "INPUT"  # focus moved in
+    expect(bubble).to_have_attribute("aria-expanded", "true")
+
+    page.keyboard.type(Q)
+    page.keyboard.press("Enter")
+    answer = page.locator("qa-chat-widget .bot .answer").first
+    expect(answer).to_contain_text("28 August 2004")
+    expect(page.locator("qa-chat-widget .bot .meta").first).to_have_text(re.compile(r"Confidence \d+%"))
+    expect(page.locator("qa-chat-widget .bot .sources").first).to_have_text("Sources")
+    cites = page.locator("qa-chat-widget .bot ol li")
+    assert cites.count() >= 1
+    first = cites.first
+    expect(first.locator("summary")).to_contain_text("Central Asia plus Japan › Initial declaration")
+    expect(first.locator("mark")).to_contain_text("The dialogue was formally declared on 28 August 2004")
+    expect(first.locator("mark strong")).to_have_text("28 August 2004")  # the answer span, inside its sentence
+    page.wait_for_timeout(300)  # let the scroll settle for the screenshot
+    bp.shot("widget-desktop")
+
+    # A follow-up sends the conversation so far.
+    page.keyboard.type("Where was it declared?")
+    page.keyboard.press("Enter")
+    expect(page.locator("qa-chat-widget .bot")).to_have_count(2)
+    assert bp.api_bodies[0] == {"question": Q, "history": []}
+    assert bp.api_bodies[1]["history"] == [{"role": "user", "content": Q},
+                                           {"role": "assistant", "content": "28 August 2004"}]
+
+    # Escape closes the panel and gives focus back to the bubble.
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    assert shadow_eval(page, "root.activeElement && root.activeElement.className") == "bubble"
+    expect(page.get_by_role("button", name="Ask the docs", exact=True)).to_have_attribute("aria-expanded", "false")
+
+    # No CSS crosses the shadow boundary, in either direction.
+    styles = shadow_eval(page, """(() => {
+        const s = (el) => getComputedStyle(el);
+        return {bubble: s(root.querySelector('.bubble')).backgroundColor,
+                spacing: s(root.querySelector('.answer')).letterSpacing,
+                hostButton: getComputedStyle(document.getElementById('host-button')).backgroundColor,
+                hostButtonPad: getComputedStyle(document.getElementById('host-button')).paddingLeft,
+                hostMark: getComputedStyle(document.getElementById('host-mark')).backgroundColor};
+    })()""")
+    assert styles["bubble"] == "rgb(29, 78, 216)"  # not the host's red !important
+    assert styles["spacing"] == "normal"  # the host's * { letter-spacing } did not get in
+    assert styles["hostButton"] == "rgb(255, 0, 0)" and styles["hostButtonPad"] != "14px"  # ours did not get out
+    assert styles["hostMark"] == "rgb(255, 255, 0)"
+    assert bp.errors == []
+    assert bp.offsite() == []
+
+
+def test_widget_is_readable_on_a_phone(browser_page, host, app_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 375, "height": 667}, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = bp.page
+    page.goto(host_page(host, "widget-phone.html", widget_snippet(app_url, title="Ask the docs")))
+    page.get_by_role("button", name="Ask the docs", exact=True).tap()
+    dialog = page.get_by_role("dialog", name="Ask the docs")
+    expect(dialog).to_be_visible()
+    page.get_by_role("textbox", name="Your question").fill(Q)
+    page.get_by_role("button", name="Send").tap()
+    expect(page.locator("qa-chat-widget .bot .answer").first).to_contain_text("28 August 2004")
+    box = dialog.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["width"] >= 340
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 667
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
+    assert shadow_eval(page, "parseFloat(getComputedStyle(root.querySelector('input')).fontSize)") >= 16  # no zoom-on-focus
+    page.wait_for_timeout(300)
+    bp.shot("widget-phone")
+    assert bp.errors == [] and bp.offsite() == []
+
+
+# ---- the full chat: Gradio web component and iframe --------------------------------------------
+
+
+def _ask_gradio(scope, question: str):
+    box = scope.locator("textarea").first
+    box.fill(question)
+    box.press("Enter")
+
+
+def test_gradio_web_component_on_another_origin(browser_page, host, app_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 1000})
+    page = bp.page
+    snippet = f'<script type="module" src="{app_url}/gradio.js"></script>\n  <gradio-app src="{app_url}/"></gradio-app>'
+    page.goto(host_page(host, "web-component.html", snippet))
+    app = page.locator("gradio-app")
+    expect(app.get_by_text("Ask the corpus").first).to_be_visible()
+    _ask_gradio(app, Q)
+    bot = app.locator('[data-testid="bot"]').last
+    expect(bot).to_contain_text("28 August 2004")
+    expect(bot).to_contain_text("Sources")
+    expect(bot).to_contain_text("Initial declaration")
+    expect(bot.locator("mark").first).to_contain_text("28 August 2004")
+    page.wait_for_timeout(500)
+    bp.shot("gradio-web-component", full_page=True)
+    assert any(u.startswith(app_url + "/assets/") for u in bp.requests)  # the frontend came from our server
+    assert bp.offsite() == []
+
+
+def test_iframe_embed_on_another_origin(browser_page, host, app_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 900})
+    page = bp.page
+    snippet = f'<iframe src="{app_url}/" title="Ask the corpus" style="width:100%;height:760px;border:1px solid #ccc"></iframe>'
+    page.goto(host_page(host, "iframe.html", snippet))
+    frame = page.frame_locator("iframe")
+    _ask_gradio(frame, Q)
+    bot = frame.locator('[data-testid="bot"]').last
+    expect(bot).to_contain_text("28 August 2004")
+    expect(bot).to_contain_text("Sources")
+    page.wait_for_timeout(500)
+    bp.shot("iframe-embed", full_page=True)
+    assert bp.offsite() == []
+
+
+def test_origins_not_allowed_can_neither_frame_nor_call(browser_page, host, locked_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 800})
+    page = bp.page
+    messages = []
+    page.on("console", lambda m: messages.append(m.text))
+    snippet = (f'<iframe src="{locked_url}/" title="Ask the corpus" style="width:600px;height:300px"></iframe>\n  '
+               + widget_snippet(locked_url, title="Ask the docs", open="true"))
+    page.goto(host_page(host, "not-allowed.html", snippet))
+    page.get_by_role("textbox", name="Your question").fill("When was the treaty signed?")
+    page.keyboard.press("Enter")
+    alert = page.locator("qa-chat-widget .error")
+    expect(alert).to_contain_text("Could not reach the chat server")
+    expect(alert).to_contain_text("allowed_origins")
+    expect(alert).to_have_attribute("role", "alert")
+    # The frame was refused by Content-Security-Policy: frame-ancestors.
+    page.wait_for_function("() => true")
+    deadline_ms = 5000
+    waited = 0
+    while not any("frame-ancestors" in m for m in messages) and waited < deadline_ms:
+        page.wait_for_timeout(100)
+        waited += 100
+    assert any("frame-ancestors" in m for m in messages), messages
+    assert page.frame_locator("iframe").locator("textarea").count() == 0
+    bp.shot("not-allowed")
+    assert bp.offsite() == []
+
+
+# ---- HTML in questions and documents is text ---------------------------------------------------
+
+
+def test_widget_shows_html_from_questions_and_documents_as_text(browser_page, host, xss_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 800})
+    page = bp.page
+    page.goto(host_page(host, "xss-widget.html", widget_snippet(xss_url, title="Ask the archive", open="true")))
+    page.get_by_role("textbox", name="Your question").fill(XSS_Q)
+    page.keyboard.press("Enter")
+    expect(page.locator("qa-chat-widget .bot")).to_have_count(1)
+    expect(page.locator("qa-chat-widget .user")).to_have_text(XSS_Q)  # the question, verbatim, as text
+    quotes = page.locator("qa-chat-widget .bot blockquote")
+    expect(quotes.filter(has_text=PAYLOAD).first).to_be_attached()
+    expect(quotes.filter(has_text="<script>window.__xss=2</script>").first).to_be_attached()
+    page.locator("qa-chat-widget .bot summary").first.click()  # open/close does not matter: look at all of them
+    page.wait_for_timeout(300)
+    assert shadow_eval(page, "root.querySelectorAll('img, script, a, iframe, [onerror]').length") == 0
+    assert page.evaluate("window.__xss") is None
+    assert not any(urlsplit(u).path == "/x" for u in bp.requests)  # the <img src=x> was never created
+    bp.shot("xss-widget")
+    assert bp.errors == [] and bp.offsite() == []
+
+
+def test_gradio_chat_shows_html_from_documents_as_text_and_runs_none(browser_page, xss_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 900})
+    page = bp.page
+    page.goto(xss_url + "/")
+    _ask_gradio(page, XSS_Q)
+    bot = page.locator('[data-testid="bot"]').last
+    expect(bot).to_contain_text(PAYLOAD)  # the document's markup, shown as text
+    expect(bot).to_contain_text("<script>window.__xss=2</script>")
+    page.wait_for_timeout(500)
+    assert bot.locator("img, script, iframe, [onerror]").count() == 0
+    assert page.locator("[onerror]").count() == 0
+    assert page.evaluate("window.__xss") is None
+    bp.shot("xss-gradio-chat", full_page=True)
+    assert bp.offsite() == []

@@ -1,0 +1,77 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from click.testing import CliRunner
+
+import qa.pipeline
+from qa.cli import cli
+
+
+@pytest.fixture
+def runner(monkeypatch, fake_embedder, tiny_corpus, tmp_path):
+    monkeypatch.setattr(qa.pipeline, "load_embedder", lambda *a, **k: fake_embedder)
+    monkeypatch.setenv("QA_ABSTAIN_THRESHOLD", "0")
+    base = ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "index")]
+    r = CliRunner()
+    return lambda *args, **kw: r.invoke(cli, base + list(args), catch_exceptions=False, **kw)
+
+
+def test_build_summary(runner):
+    res = runner("build", "-q")
+    assert res.exit_code == 0, res.output
+    assert "Indexed 1 document(s)" in res.output and "fake/bow" in res.output
+
+
+def test_ask_json_contract(runner, tiny_corpus):
+    res = runner("ask", "When was the treaty signed?", "--json")
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout.strip().splitlines()[-1])
+    assert d["answer"] == "3 May 1999" and d["answer_citation"] == 1
+    c = d["citations"][0]
+    assert (tiny_corpus / c["doc"]).read_text(encoding="utf-8")[c["start"]:c["end"]] == c["text"]
+    assert d["answer"] in c["text"]
+
+
+def test_ask_text_output(runner):
+    res = runner("ask", "When was the treaty signed?")
+    assert res.exit_code == 0
+    assert res.stdout.startswith("3 May 1999") and "Sources:" in res.stdout and "[1] Tiny Treaty › History" in res.stdout
+
+
+def test_ask_stdin_batch(runner):
+    res = runner("ask", "--json", "-", input="When was the treaty signed?\n\nWhere did they meet in 2001?\n\x01\x02\n")
+    lines = [json.loads(x) for x in res.stdout.strip().splitlines()]
+    assert len(lines) == 3
+    assert lines[0]["answer"] == "3 May 1999"
+    assert lines[1]["question"] == "Where did they meet in 2001?"  # blank lines are skipped
+    assert "empty" in lines[2]["error"]
+
+
+def test_errors_are_messages_not_tracebacks(runner, tmp_path):
+    res = CliRunner().invoke(cli, ["--corpus", str(tmp_path / "missing"), "--index", str(tmp_path / "i"), "build"])
+    assert res.exit_code == 1
+    assert "does not exist" in res.output and "Traceback" not in res.output
+    res = runner("ask", "   ")
+    assert res.exit_code == 1 and "empty" in res.output
+
+
+def test_no_build_flag(runner):
+    res = CliRunner().invoke(cli, ["--index", "/nonexistent-qa-index", "ask", "x", "--no-build"])
+    assert res.exit_code == 1 and "qa build" in res.output
+
+
+def test_status(runner):
+    runner("build", "-q")
+    res = runner("status")
+    assert "state:  fresh" in res.output
+
+
+def test_help_loads_no_heavy_modules():
+    code = ("import sys; from qa.cli import cli; from click.testing import CliRunner;"
+            "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0;"
+            "heavy = [m for m in ('numpy', 'torch', 'faiss', 'gradio', 'sentence_transformers', 'bm25s') if m in sys.modules];"
+            "print(heavy)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

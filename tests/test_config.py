@@ -1,0 +1,54 @@
+from pathlib import Path
+
+import pytest
+
+from qa.config import load_settings, write_settings
+from qa.errors import QAError
+
+
+def test_precedence_defaults_toml_env_overrides(monkeypatch, tmp_path):
+    cfg = tmp_path / "qa.toml"
+    cfg.write_text('[qa]\ntop_k = 3\nfusion = "rrf"\nabstain_threshold = 0.4\n', encoding="utf-8")
+    monkeypatch.setenv("QA_CONFIG", str(cfg))
+    assert load_settings().top_k == 3
+    monkeypatch.setenv("QA_TOP_K", "7")
+    s = load_settings()
+    assert s.top_k == 7 and s.fusion == "rrf" and s.abstain_threshold == 0.4
+    assert load_settings(top_k=2).top_k == 2
+
+
+def test_env_types_and_paths(monkeypatch, tmp_path):
+    monkeypatch.setenv("QA_CONTEXT_PREFIX", "off")
+    monkeypatch.setenv("QA_CORPUS_DIR", str(tmp_path))
+    s = load_settings()
+    assert s.context_prefix is False and s.corpus_dir == Path(tmp_path)
+
+
+@pytest.mark.parametrize("var, value, message", [
+    ("QA_TOP_K", "many", "top_k='many' is not a valid int"),
+    ("QA_FUSION", "magic", "use 'weighted' or 'rrf'"),
+    ("QA_ABSTAIN_THRESHOLD", "2", "between 0 and 1"),
+    ("QA_CHUNK_CHARS", "5", "too small"),
+])
+def test_bad_values_are_named(monkeypatch, var, value, message):
+    monkeypatch.setenv(var, value)
+    with pytest.raises((QAError, ValueError), match=message):
+        load_settings()
+
+
+def test_unknown_toml_key(monkeypatch, tmp_path):
+    cfg = tmp_path / "qa.toml"
+    cfg.write_text("[qa]\ntopk = 3\n", encoding="utf-8")
+    monkeypatch.setenv("QA_CONFIG", str(cfg))
+    with pytest.raises(QAError, match="unknown setting 'topk'"):
+        load_settings()
+
+
+def test_write_settings_round_trip(monkeypatch, tmp_path):
+    cfg = tmp_path / "qa.toml"
+    monkeypatch.setenv("QA_CONFIG", str(cfg))
+    write_settings({"abstain_threshold": 0.42, "confidence_weights": {"bias": -1.5, "dense": 2.0}})
+    write_settings({"top_k": 4})
+    s = load_settings()
+    assert s.abstain_threshold == 0.42 and s.top_k == 4
+    assert s.confidence_weights == {"bias": -1.5, "dense": 2.0}

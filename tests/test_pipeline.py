@@ -1,0 +1,96 @@
+"""The library entry point over a tiny corpus with the fake embedder."""
+
+import pytest
+
+from qa.errors import BadQuestionError, IndexStateError
+from qa.pipeline import QA, clean_question
+
+
+@pytest.fixture
+def qa(tiny_settings, fake_embedder):
+    q = QA(tiny_settings.replace(abstain_threshold=0.0), embedder=fake_embedder)
+    q.warm_up()
+    return q
+
+
+def check_contract(d, corpus_dir):
+    assert set(d) >= {"question", "abstained", "answer", "answer_citation", "score", "citations"}
+    for c in d["citations"]:
+        text = (corpus_dir / c["doc"]).read_bytes().decode("utf-8")
+        assert text[c["start"]:c["end"]] == c["text"]
+        assert set(c) >= {"n", "doc", "title", "section", "start", "end", "text", "score"}
+    assert [c["n"] for c in d["citations"]] == list(range(1, len(d["citations"]) + 1))
+    if d["abstained"]:
+        assert d["answer"] is None and d["answer_citation"] is None
+    else:
+        cited = d["citations"][d["answer_citation"] - 1]
+        assert d["answer"] in cited["text"]
+
+
+def test_constructor_is_cheap(tiny_settings, fake_embedder):
+    QA(tiny_settings, embedder=fake_embedder)
+    assert fake_embedder.calls == 0
+
+
+def test_warm_up_builds_missing_index(tiny_settings, fake_embedder):
+    q = QA(tiny_settings, embedder=fake_embedder)
+    q.warm_up()
+    assert q.stale_reasons() == []
+
+
+def test_warm_up_without_build_reports(tiny_settings, fake_embedder):
+    with pytest.raises(IndexStateError, match="qa build"):
+        QA(tiny_settings, embedder=fake_embedder).warm_up(build_if_needed=False)
+
+
+def test_date_question_gets_a_date_span(qa, tiny_corpus):
+    a = qa.ask("When was the treaty signed?")
+    d = a.to_dict()
+    check_contract(d, tiny_corpus)
+    assert d["answer"] == "3 May 1999"
+    assert a.question_type == "when"
+    c = a.citations[0]
+    assert c.highlight_start <= a.answer_start < a.answer_end <= c.highlight_end
+
+
+def test_list_question_returns_the_list(qa, tiny_corpus):
+    a = qa.ask("What goals does the treaty list?")
+    check_contract(a.to_dict(), tiny_corpus)
+    assert "Lower tariffs" in a.text and "Joint research on fisheries" in a.text
+
+
+def test_abstains_below_threshold(tiny_settings, fake_embedder, tiny_corpus):
+    q = QA(tiny_settings.replace(abstain_threshold=1.0), embedder=fake_embedder)
+    a = q.ask("When was the treaty signed?")
+    d = a.to_dict()
+    check_contract(d, tiny_corpus)
+    assert d["abstained"] and d["citations"] and "does not say" in d["message"]
+
+
+def test_question_without_content_words(qa):
+    a = qa.ask("what is the?")
+    assert a.abstained and "no words to search" in a.message
+
+
+def test_follow_up_uses_history(qa):
+    history = [{"role": "user", "content": "When did the parties meet again in Delta?"},
+               {"role": "assistant", "content": "7 June 2001"}]
+    a = qa.ask("Where was it?", history=history)
+    assert "delta" in a.retrieval_query.lower()
+    assert qa.ask("Where was it?").retrieval_query == "Where was it?"
+
+
+def test_top_k_override(qa):
+    assert len(qa.ask("treaty", top_k=1).citations) == 1
+
+
+@pytest.mark.parametrize("bad, message", [
+    ("", "empty"), ("   \n\t ", "empty"), ("x" * 3000, "limit is 2,000"), (None, "must be text"), (b"\xff", "UTF-8"),
+])
+def test_bad_questions_are_named(bad, message):
+    with pytest.raises(BadQuestionError, match=message):
+        clean_question(bad, 2000)
+
+
+def test_control_characters_are_removed():
+    assert clean_question("When\x00 was\x1b it?\r\n", 100) == "When was it?"

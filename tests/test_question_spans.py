@@ -1,0 +1,72 @@
+import pytest
+
+from qa.conversation import needs_context, rewrite
+from qa.question import analyse
+from qa.spans import best_span, find_spans
+from qa.types import Turn
+
+
+@pytest.mark.parametrize("q, qtype", [
+    ("When was the dialogue declared?", "when"),
+    ("In what year did it start?", "when"),
+    ("What job did he have back when the first meeting happened?", "what"),
+    ("Where was the 2005 meeting held?", "where"),
+    ("Which city hosted the ministers when it was created?", "where"),
+    ("Who chaired the summit?", "who"),
+    ("Which Tajik foreign minister attended?", "who"),
+    ("How many reasons did Aso give?", "how_many"),
+    ("How much did Japan pledge?", "how_much"),
+    ("Why does Turkmenistan participate only as an observer?", "why"),
+    ("What is the reason for the dialogue?", "why"),
+    ("What are the main objectives of the dialogue?", "list"),
+    ("List the objectives.", "list"),
+    ("Which country is an observer?", "which"),
+    ("What is Silk Road diplomacy?", "what"),
+    ("Tokayev", "other"),
+])
+def test_question_types(q, qtype):
+    assert analyse(q).qtype == qtype
+
+
+def test_terms_and_entities():
+    a = analyse("Who was Turkmenistan's foreign minister at the fourth meeting in 2012?")
+    assert set(a.entities) == {"turkmenistan", "4th", "2012"}
+    assert "4th" in a.terms and "who" not in a.terms
+
+
+TEXT = ("The 4th meeting took place on 10 November 2012 in Tokyo. Foreign Minister of Kyrgyzstan Erlan Abdyldaev, "
+        "Foreign Minister of Japan Koichiro Gemba attended. Japan pledged US $700 million for two \"Intellectual Dialogues\".")
+
+
+@pytest.mark.parametrize("kind, expected", [
+    ("date", ["10 November 2012"]),
+    ("money", ["US $700 million"]),
+    ("person", ["Erlan Abdyldaev", "Koichiro Gemba"]),
+    ("place", ["Tokyo"]),
+])
+def test_find_spans(kind, expected):
+    assert [TEXT[s.start:s.end] for s in find_spans(TEXT, kind)] == expected
+
+
+def test_counts_skip_dates_and_money():
+    spans = [TEXT[s.start:s.end] for s in find_spans(TEXT, "count")]
+    assert 'two "Intellectual Dialogues"' in spans and not any("2012" in s or "700" in s for s in spans)
+
+
+def test_best_span_uses_the_rare_question_word_as_anchor():
+    s = best_span(TEXT, "person", "Who was Japan's foreign minister?")
+    assert TEXT[s.start:s.end] == "Koichiro Gemba"
+    s = best_span(TEXT, "person", "Who was Kyrgyzstan's foreign minister?")
+    assert TEXT[s.start:s.end] == "Erlan Abdyldaev"
+
+
+def test_best_span_skips_what_the_question_already_says():
+    assert best_span("The meeting was held in Tokyo.", "place", "Where in Tokyo was the meeting held?") is None
+
+
+def test_follow_up_rewrite():
+    history = [Turn("user", "When was the first summit?"), Turn("assistant", "20 December 2025")]
+    q = rewrite("Who chaired it?", history)
+    assert q.startswith("Who chaired it?") and "summit" in q and "2025" in q
+    assert rewrite("Who chaired the first leaders' summit in Tokyo?", history) == "Who chaired the first leaders' summit in Tokyo?"
+    assert needs_context("Why?") and not needs_context("Why does Turkmenistan stay neutral today?")
