@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from dataclasses import replace
 
 from .answer import compose
 from .config import Settings, load_settings
@@ -99,9 +100,8 @@ class QA:
         turns = parse_history(history)
         query = rewrite(question, turns) if s.history_rewrite else question
         index = self.index
-        analysis = analyse(query)
-        qtype_source = analyse(question)  # the type comes from the new question only
-        analysis = type(analysis)(query, qtype_source.qtype, qtype_source.expected_span, analysis.terms)
+        asked = analyse(question)  # the type comes from the new question only ...
+        analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span)  # ... terms from the query
         qvec = self.embedder.encode([query])[0]
         retrieved = retrieve(index, qvec, analysis, s)
         return compose(index, retrieved, analysis, s, question=question, query=query, top_k=top_k)

@@ -45,6 +45,7 @@ XSS_DOC = f"""= Payload Archive =
 
 ==Markup in text==
 This archive entry quotes the markup {PAYLOAD} inside a sentence about payload handling.
+The archive's editors wrote "Tom & Jerry's <b>bold</b> notes" in the margin.
 It also quotes <script>window.__xss=2</script> and <a href="javascript:window.__xss=3">a link</a> as plain words.
 
 ==Other==
@@ -183,6 +184,20 @@ def browser_page(chromium):
         p.close()
 
 
+def wait_until(page, predicate, timeout_ms: int = 5000) -> bool:
+    """Poll ``predicate()`` while letting the page run, for at most ``timeout_ms``."""
+    for _ in range(timeout_ms // 100):
+        if predicate():
+            return True
+        page.wait_for_timeout(100)
+    return predicate()
+
+
+def top_of(locator):
+    """Scroll a chat message so that its first line (the answer) is in view, for the screenshot."""
+    locator.evaluate("el => el.scrollIntoView({block: 'start'})")
+
+
 def shadow_eval(page, expr: str):
     """Evaluate ``expr`` with ``root`` bound to the widget's shadow root."""
     return page.evaluate(f"() => {{ const root = document.querySelector('qa-chat-widget').shadowRoot; return {expr}; }}")
@@ -306,7 +321,8 @@ def test_gradio_web_component_on_another_origin(browser_page, host, app_url):
     expect(bot).to_contain_text("Sources")
     expect(bot).to_contain_text("Initial declaration")
     expect(bot.locator("mark").first).to_contain_text("28 August 2004")
-    page.wait_for_timeout(500)
+    top_of(bot)
+    page.wait_for_timeout(300)
     bp.shot("gradio-web-component", full_page=True)
     assert any(u.startswith(app_url + "/assets/") for u in bp.requests)  # the frontend came from our server
     assert bp.offsite() == []
@@ -324,7 +340,8 @@ def test_iframe_embed_on_another_origin(browser_page, host, app_url):
     bot = frame.locator('[data-testid="bot"]').last
     expect(bot).to_contain_text("28 August 2004")
     expect(bot).to_contain_text("Sources")
-    page.wait_for_timeout(500)
+    top_of(bot)
+    page.wait_for_timeout(300)
     bp.shot("iframe-embed", full_page=True)
     assert bp.offsite() == []
 
@@ -346,13 +363,7 @@ def test_origins_not_allowed_can_neither_frame_nor_call(browser_page, host, lock
     expect(alert).to_contain_text("allowed_origins")
     expect(alert).to_have_attribute("role", "alert")
     # The frame was refused by Content-Security-Policy: frame-ancestors.
-    page.wait_for_function("() => true")
-    deadline_ms = 5000
-    waited = 0
-    while not any("frame-ancestors" in m for m in messages) and waited < deadline_ms:
-        page.wait_for_timeout(100)
-        waited += 100
-    assert any("frame-ancestors" in m for m in messages), messages
+    assert wait_until(page, lambda: any("frame-ancestors" in m for m in messages)), messages
     assert page.frame_locator("iframe").locator("textarea").count() == 0
     bp.shot("not-allowed")
     assert bp.offsite() == []
@@ -374,6 +385,8 @@ def test_widget_shows_html_from_questions_and_documents_as_text(browser_page, ho
     quotes = page.locator("qa-chat-widget .bot blockquote")
     expect(quotes.filter(has_text=PAYLOAD).first).to_be_attached()
     expect(quotes.filter(has_text="<script>window.__xss=2</script>").first).to_be_attached()
+    expect(quotes.filter(has_text="""The archive's editors wrote "Tom & Jerry's <b>bold</b> notes" in the margin.""")
+           .first).to_be_attached()
     page.locator("qa-chat-widget .bot summary").first.click()  # open/close does not matter: look at all of them
     page.wait_for_timeout(300)
     assert shadow_eval(page, "root.querySelectorAll('img, script, a, iframe, [onerror]').length") == 0
@@ -399,3 +412,36 @@ def test_gradio_chat_shows_html_from_documents_as_text_and_runs_none(browser_pag
     assert page.evaluate("window.__xss") is None
     bp.shot("xss-gradio-chat", full_page=True)
     assert bp.offsite() == []
+
+
+# Known gaps of the Gradio chat (qa/web.py, qa/render.py; issue 2). Strict xfail: when they are
+# fixed these start passing, pytest reports XPASS as a failure, and the marker must be removed.
+
+
+@pytest.mark.xfail(strict=True, reason="Gradio's Chatbot renders the user's own message as sanitized HTML: "
+                   "<img src=x> becomes a (harmless, script-free) image instead of text; needs a fix in qa/web.py")
+def test_gradio_chat_shows_html_in_the_question_as_text(browser_page, xss_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 900})
+    page = bp.page
+    page.goto(xss_url + "/")
+    _ask_gradio(page, XSS_Q)
+    expect(page.locator('[data-testid="bot"]').last).to_contain_text("Sources")
+    assert page.evaluate("window.__xss") is None  # never runs; but is it shown as text?
+    expect(page.locator('[data-testid="user"]').last).to_contain_text(PAYLOAD, timeout=2000)
+
+
+@pytest.mark.xfail(strict=True, reason="qa/render.py escape() turns ' into &#x27; and then Markdown-escapes the #, "
+                   "so apostrophes show as '&#x27;' in the chat; html.escape(text, quote=False) would fix it")
+def test_gradio_chat_shows_quotes_and_ampersands_verbatim(browser_page, xss_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 900})
+    page = bp.page
+    page.goto(xss_url + "/")
+    _ask_gradio(page, "What did the archive's editors write in the margin about Tom and Jerry?")
+    bot = page.locator('[data-testid="bot"]').last
+    expect(bot).to_contain_text("Sources")
+    expect(bot).to_contain_text("""The archive's editors wrote "Tom & Jerry's <b>bold</b> notes" in the margin.""",
+                                timeout=2000)
