@@ -130,6 +130,8 @@ class Calibration:
     cv_utility: float | None
     positives: int
     negatives: int
+    wrong_cost: float = 1.0
+    max_false_abstention: float | None = None
     sweep: list[dict] = field(default_factory=list)
 
 
@@ -198,7 +200,8 @@ def calibrate_records(
         weights=weights, threshold=t, utility=utility(chosen, wrong_cost), metrics=summarize(chosen),
         outcomes=outcome_counts(chosen), current=summarize(now), current_utility=utility(now, wrong_cost),
         current_outcomes=outcome_counts(now), cv_utility=_cv_utility(records, t, wrong_cost, C),
-        positives=sum(y), negatives=len(y) - sum(y), sweep=sweep,
+        positives=sum(y), negatives=len(y) - sum(y), wrong_cost=wrong_cost,
+        max_false_abstention=max_false_abstention, sweep=sweep,
     )
 
 
@@ -212,17 +215,20 @@ def calibrate(qa, items: Sequence[TestItem], progress: bool = False, **kw) -> tu
 
 def calibration_text(c: Calibration) -> str:
     def row(name, m, u, o):
-        return (f"{name:<11}{u:>8.3f}{o['right_answer']:>7}{o['right_abstention']:>8}{o['wrong_answer']:>7}"
-                f"{o['false_abstention']:>8}{M_fmt(m.get('contained')):>11}{M_fmt(m.get('abstention_f1')):>9}"
+        return (f"{name:<11}{u:>8.3f}{o['right_answer']:>7}{o['right_abstention']:>10}{o['wrong_answer']:>7}"
+                f"{o['false_abstention']:>10}{M_fmt(m.get('contained')):>11}{M_fmt(m.get('abstention_f1')):>9}"
                 f"{M_fmt(m.get('false_abstention_rate')):>8}")
 
     lines = [
         f"Fitted on {c.positives} right and {c.negatives} wrong/unanswerable would-be answers "
         f"(positive = answerable and the top answer contains gold).",
         "Weights: " + ", ".join(f"{k}={v:+.3f}" for k, v in c.weights.items()),
-        f"Threshold: {c.threshold:.2f} (maximises utility = (right answers + right abstentions - wrong answers) / questions)",
+        f"Threshold: {c.threshold:.2f} (maximises utility = (right answers + right abstentions - "
+        f"{c.wrong_cost:g} x wrong answers) / questions"
+        + (f", false-abstention rate <= {c.max_false_abstention:g}" if c.max_false_abstention is not None else "") + ")",
         "",
-        f"{'':<11}{'utility':>8}{'right':>7}{'abst.ok':>8}{'wrong':>7}{'false-ab':>8}{'contained':>11}{'abst.F1':>9}{'FAR':>8}",
+        f"{'':<11}{'utility':>8}{'right':>7}{'abst. ok':>10}{'wrong':>7}{'false abst':>10}{'contained':>11}"
+        f"{'abst.F1':>9}{'FAR':>8}",
         row("current", c.current, c.current_utility, c.current_outcomes),
         row("calibrated", c.metrics, c.utility, c.outcomes),
     ]
@@ -267,14 +273,17 @@ def tune_fusion(qa, items: Sequence[TestItem], grid: Sequence[tuple[str, dict]] 
         records = run(probe, items, top_k=qa.settings.top_k, progress=progress)
         m = summarize(records)
         rows.append({"name": name, "overrides": overrides, "hit@1": m["hit@1"], "hit@3": m["hit@3"],
-                     "mrr@10": m["mrr@10"], "top_contained": m["HasAns_contained"]})
-    rows.sort(key=lambda r: tuple(-(r[k] or 0.0) for k in ("top_contained", "hit@1", "hit@3", "mrr@10")))
+                     "mrr@10": m["mrr@10"], "sentence_hit@1": m["sentence_hit@1"],
+                     "top_contained": m["HasAns_contained"]})
+    rows.sort(key=lambda r: tuple(-(r[k] or 0.0) for k in ("top_contained", "sentence_hit@1", "hit@1", "hit@3")))
     return rows
 
 
 def fusion_text(rows: Sequence[dict]) -> str:
-    lines = [f"{'setting':<20}{'hit@1':>8}{'hit@3':>8}{'MRR@10':>8}{'top answer contained':>22}"]
+    lines = [f"{'setting':<20}{'hit@1':>8}{'hit@3':>8}{'MRR@10':>8}{'sent.hit@1':>12}{'top answer contained':>22}"]
     for r in rows:
-        lines.append(f"{r['name']:<20}{M_fmt(r['hit@1']):>8}{M_fmt(r['hit@3']):>8}"
-                     f"{(r['mrr@10'] or 0):>8.3f}{M_fmt(r['top_contained']):>22}")
+        lines.append(f"{r['name']:<20}{M_fmt(r['hit@1']):>8}{M_fmt(r['hit@3']):>8}{(r['mrr@10'] or 0):>8.3f}"
+                     f"{M_fmt(r['sentence_hit@1']):>12}{M_fmt(r['top_contained']):>22}")
+    lines.append("(best first; hit@k: evidence in the first k citations; sent.hit@1: the first citation's "
+                 "highlighted sentence is the evidence; top answer contained: answerable questions, abstention ignored)")
     return "\n".join(lines)

@@ -109,13 +109,17 @@ def ask(obj, question, as_json, top_k, no_build):
     qa = _qa(_settings(**obj, top_k=top_k))
     qa.warm_up(build_if_needed=not no_build, progress=False, on_stage=_stage)
     if question == "-":
-        for line in sys.stdin:
+        # Bytes, so a line that is not UTF-8 gets an error object instead of killing the loop.
+        stdin = getattr(sys.stdin, "buffer", None)
+        lines = stdin if stdin is not None else (t.encode("utf-8", "surrogateescape") for t in sys.stdin)
+        for line in lines:
             if not line.strip():
                 continue
+            line = line.rstrip(b"\r\n")
             try:
-                out = qa.ask(line.rstrip("\n")).to_dict()
+                out = qa.ask(line).to_dict()
             except BadQuestionError as e:
-                out = {"question": line.rstrip("\n"), "error": str(e)}
+                out = {"question": line.decode("utf-8", "replace"), "error": str(e)}
             if as_json:
                 click.echo(json.dumps(out, ensure_ascii=False))
             else:
@@ -131,13 +135,17 @@ def ask(obj, question, as_json, top_k, no_build):
 @cli.command()
 @click.option("--host", envvar="QA_HOST", help="Interface to listen on [default 127.0.0.1].")
 @click.option("--port", envvar="QA_PORT", type=click.IntRange(1, 65535), help="Port [default 7860].")
+@click.option("--allowed-origins", envvar="QA_ALLOWED_ORIGINS", metavar="ORIGINS",
+              help="Sites that may embed the chat or call the API, comma-separated, e.g. "
+                   "'https://docs.example.com' [default: localhost only]. The API key comes from QA_API_KEY.")
 @click.pass_obj
 @handle_errors
-def serve(obj, host, port):
-    """Run the chat app (same as `python app.py`)."""
+def serve(obj, host, port, allowed_origins):
+    """Run the chat app, the HTTP API (POST /api/ask) and the widget (/widget.js); same as
+    `python app.py`. See docs/embedding.md."""
     from .web import serve as run
 
-    run(_settings(**obj, host=host, port=port), on_stage=_stage)
+    run(_settings(**obj, host=host, port=port, allowed_origins=allowed_origins), on_stage=_stage)
 
 
 @cli.command()
@@ -145,11 +153,15 @@ def serve(obj, host, port):
 @handle_errors
 def status(obj):
     """Show whether the index is fresh, and why not."""
+    from .errors import IndexStateError
     from .index import read_manifest
 
     s = _settings(**obj)
     reasons = _qa(s).stale_reasons()
-    manifest = read_manifest(s.index_dir) if not reasons or "no index" not in reasons[0] else None
+    try:
+        manifest = read_manifest(s.index_dir)
+    except IndexStateError:  # damaged: the reasons below say how
+        manifest = None
     click.echo(f"corpus: {s.corpus_dir}\nindex:  {s.index_dir}")
     if manifest:
         c = manifest.get("counts", {})
@@ -169,6 +181,8 @@ def status(obj):
 @click.option("--write", is_flag=True, help="With --calibrate / --tune-fusion: store the result in qa.toml.")
 @click.option("--max-false-abstention", type=click.FloatRange(0, 1),
               help="With --calibrate: only thresholds that decline at most this share of answerable questions.")
+@click.option("--wrong-cost", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="With --calibrate: what a wrong answer costs, relative to what a right one earns.")
 @click.option("--compare", nargs=2, type=click.Path(dir_okay=False), metavar="A.json B.json",
               help="Show which metrics moved and which questions flipped between two reports.")
 @click.option("--gate", "floors", type=click.Path(dir_okay=False), metavar="FLOORS.json",
@@ -177,8 +191,8 @@ def status(obj):
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_obj
 @handle_errors
-def eval_(obj, testset, report_dir, as_json, top_k, calibrate, tune_fusion, write, max_false_abstention, compare,
-          floors, no_plots, quiet):
+def eval_(obj, testset, report_dir, as_json, top_k, calibrate, tune_fusion, write, max_false_abstention, wrong_cost,
+          compare, floors, no_plots, quiet):
     """Evaluate answers on TESTSET (JSON Lines, CSV or SQuAD JSON) and write a report.
 
     Every question goes through the same entry point as the chat. See docs/evaluation.md."""
@@ -187,7 +201,7 @@ def eval_(obj, testset, report_dir, as_json, top_k, calibrate, tune_fusion, writ
     code = run_eval_command(
         _settings(**obj), testset=testset, report_dir=report_dir, as_json=as_json, top_k=top_k,
         calibrate=calibrate, tune_fusion=tune_fusion, write=write, max_false_abstention=max_false_abstention,
-        compare=compare, floors=floors, plots=not no_plots, progress=not quiet, echo=click.echo, on_stage=_stage,
+        wrong_cost=wrong_cost, compare=compare, floors=floors, plots=not no_plots, progress=not quiet, echo=click.echo, on_stage=_stage,
     )
     if code:
         sys.exit(code)

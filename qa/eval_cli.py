@@ -18,7 +18,7 @@ def default_report_dir(testset: str | Path) -> Path:
 
 
 def run_eval_command(settings, testset, report_dir=None, as_json=False, top_k=None, calibrate=False,
-                     tune_fusion=False, write=False, max_false_abstention=None, compare=None, floors=None,
+                     tune_fusion=False, write=False, max_false_abstention=None, wrong_cost=1.0, compare=None, floors=None,
                      plots=True, progress=True, echo=print, on_stage=None) -> int:
     from . import report as R
 
@@ -26,7 +26,7 @@ def run_eval_command(settings, testset, report_dir=None, as_json=False, top_k=No
         a, b = (R.load_report(p) for p in compare)
         diff = R.compare(a, b)
         echo(json.dumps(diff, ensure_ascii=False, indent=1) if as_json
-             else R.compare_text(diff, Path(compare[0]).name, Path(compare[1]).name))
+             else R.compare_text(diff, str(compare[0]), str(compare[1])))
         return 0
     if not testset:
         raise QAError("give a TESTSET file (or --compare A.json B.json); see `qa eval --help`")
@@ -58,7 +58,8 @@ def run_eval_command(settings, testset, report_dir=None, as_json=False, top_k=No
     if calibrate:
         from .calibrate import calibrate as fit, calibration_text
 
-        result, _ = fit(qa, ts.items, progress=progress, max_false_abstention=max_false_abstention)
+        result, _ = fit(qa, ts.items, progress=progress, max_false_abstention=max_false_abstention,
+                        wrong_cost=wrong_cost)
         if as_json:
             echo(json.dumps({"weights": result.weights, "threshold": result.threshold, "utility": result.utility,
                              "cv_utility": result.cv_utility, "outcomes": result.outcomes, "metrics": result.metrics,

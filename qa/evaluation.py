@@ -20,6 +20,7 @@ records alone (see ``qa/metrics.py``), so a saved report can always be re-checke
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import time
@@ -63,6 +64,7 @@ class TestSet:
     path: str
     format: str  # "jsonl" | "csv" | "squad"
     items: list[TestItem]
+    sha256: str = ""  # of the file's bytes, so a report names exactly what it measured
 
 
 # ---------------------------------------------------------------------------------------------
@@ -82,7 +84,7 @@ class _Fields:
         value = self.data.get(name)
         if value is None or (isinstance(value, str) and not value.strip() and not required):
             if required:
-                self.fail(name, "missing" if name not in self.data else "is null")
+                self.fail(name, "missing" if name not in self.data else "is empty")
             return None
         if not isinstance(value, str):
             self.fail(name, f"must be text, got {_typename(value)}")
@@ -174,14 +176,14 @@ def _decode(data: bytes, name: str) -> str:
         ) from None
 
 
-def _unique(items: list[TestItem], where: list[str]) -> list[TestItem]:
+def _unique(items: list[TestItem], where: list[str], name: str) -> list[TestItem]:
     seen: dict[str, str] = {}
     for item, loc in zip(items, where):
         if item.id in seen:
-            raise TestSetError(f"{loc}, field 'id': duplicate id {item.id!r} (first used at {seen[item.id]})")
+            raise TestSetError(f"{name}, {loc}, field 'id': duplicate id {item.id!r} (first used at {seen[item.id]})")
         seen[item.id] = loc
     if not items:
-        raise TestSetError("the test set has no questions")
+        raise TestSetError(f"{name} has no questions")
     return items
 
 
@@ -199,7 +201,7 @@ def parse_jsonl(text: str, name: str = "test set") -> list[TestItem]:
             raise TestSetError(f"{loc}: expected a JSON object {{\"id\", \"question\", \"answers\"}}, got {_typename(data)}")
         items.append(_Fields(loc, data).item(default_id=f"line-{n}"))
         where.append(f"line {n}")
-    return _unique(items, where)
+    return _unique(items, where, name)
 
 
 def parse_csv(text: str, name: str = "test set") -> list[TestItem]:
@@ -238,7 +240,7 @@ def parse_csv(text: str, name: str = "test set") -> list[TestItem]:
             where.append(f"row {n}")
     except csv.Error as e:
         raise TestSetError(f"{name}, line {reader.line_num}: not valid CSV ({e})") from None
-    return _unique(items, where)
+    return _unique(items, where, name)
 
 
 def parse_squad(data: dict, name: str = "test set") -> list[TestItem]:
@@ -267,11 +269,11 @@ def parse_squad(data: dict, name: str = "test set") -> list[TestItem]:
                     golds.append(need(ans, "text", str, f"{qpath}.answers[{i}]"))
                 if not impossible and not golds:
                     raise TestSetError(f"{name}, {qpath}, field 'answers': empty but 'is_impossible' is not true")
-                entry = {"id": qa.get("id"), "question": qa.get("question"), "answers": [] if impossible else golds,
-                         "evidence": None if impossible else context}
+                entry = {k: qa[k] for k in ("id", "question") if k in qa}
+                entry.update(answers=[] if impossible else golds, evidence=None if impossible else context)
                 items.append(_Fields(f"{name}, {qpath}", entry).item(default_id=qpath))
                 where.append(qpath)
-    return _unique(items, where)
+    return _unique(items, where, name)
 
 
 def read_testset(data: bytes, name: str = "test set") -> TestSet:
@@ -279,6 +281,7 @@ def read_testset(data: bytes, name: str = "test set") -> TestSet:
     if len(data) > MAX_BYTES:
         raise TestSetError(f"{name} is {len(data):,} bytes; the limit is {MAX_BYTES:,}")
     text = _decode(data, name)
+    digest = hashlib.sha256(data).hexdigest()
     head = text.lstrip()
     if head.startswith("{"):
         try:
@@ -286,14 +289,14 @@ def read_testset(data: bytes, name: str = "test set") -> TestSet:
         except json.JSONDecodeError:
             whole = None  # several objects: JSON Lines (errors are reported per line)
         if isinstance(whole, dict) and "data" in whole and "question" not in whole:
-            return TestSet(name, "squad", parse_squad(whole, name))
-        return TestSet(name, "jsonl", parse_jsonl(text, name))
+            return TestSet(name, "squad", parse_squad(whole, name), digest)
+        return TestSet(name, "jsonl", parse_jsonl(text, name), digest)
     if head.startswith("["):
         raise TestSetError(
             f"{name}: a JSON array is not a supported test set; write one object per line (JSON Lines) "
             "or use SQuAD JSON ({\"data\": [...]})"
         )
-    return TestSet(name, "csv", parse_csv(text, name))
+    return TestSet(name, "csv", parse_csv(text, name), digest)
 
 
 def load_testset(path: str | Path) -> TestSet:
@@ -320,6 +323,10 @@ def record_for(item: TestItem, answer, latency_ms: float, top_k: int) -> dict:
     texts = [c.text for c in answer.citations]
     pred = None if answer.abstained else answer.text
     rank = M.evidence_rank(texts, item.evidence) if item.evidence else None
+    # The highlighted (best) sentence of each citation: a sharper, sentence-level evidence match.
+    marked = [c.text[c.highlight_start - c.start:c.highlight_end - c.start] if c.highlight_start is not None else ""
+              for c in answer.citations]
+    sentence_rank = M.evidence_rank(marked, item.evidence) if item.evidence else None
     return {
         "id": item.id,
         "question": item.question,
@@ -335,6 +342,7 @@ def record_for(item: TestItem, answer, latency_ms: float, top_k: int) -> dict:
         "f1": round(M.token_f1(pred, item.answers), 4),
         "contained": M.answer_contained(pred, item.answers),
         "evidence_rank": rank,
+        "evidence_sentence_rank": sentence_rank,
         "ndcg@10": M.ndcg_at_k(texts, item.relevance, 10) if item.relevance else None,
         "words": M.word_count(pred),
         "latency_ms": round(latency_ms, 2),
@@ -354,7 +362,7 @@ def error_record(item: TestItem, error: str) -> dict:
         "answerable": item.answerable, "has_evidence": item.evidence is not None, "evidence": item.evidence,
         "prediction": None, "abstained": True, "confidence": 0.0, "em": M.exact_match(None, item.answers),
         "f1": M.token_f1(None, item.answers), "contained": M.answer_contained(None, item.answers),
-        "evidence_rank": None, "ndcg@10": 0.0 if item.relevance else None, "words": None, "latency_ms": 0.0,
+        "evidence_rank": None, "evidence_sentence_rank": None, "ndcg@10": 0.0 if item.relevance else None, "words": None, "latency_ms": 0.0,
         "question_type": None, "signals": {}, "citations": [], "top_citation": None, "error": error,
     }
     return rec
@@ -420,6 +428,8 @@ def summarize(records: Sequence[dict]) -> dict:
     retrieval, _ = M.retrieval_scores(ranks, HIT_KS, mrr_at=10)
     out["evidence_total"] = len(ranks)
     out.update(retrieval)
+    sentence, _ = M.retrieval_scores({q: by_id[q]["evidence_sentence_rank"] for q in ranks}, (1, 3), mrr_at=10)
+    out["sentence_hit@1"], out["sentence_hit@3"] = sentence["hit@1"], sentence["hit@3"]
     out["hit_curve"] = {str(k): v for k, v in M.hit_curve(ranks.values(), RETRIEVAL_DEPTH).items()}
     ndcg = [r["ndcg@10"] for r in records if r.get("ndcg@10") is not None]
     out["ndcg@10"], out["ndcg_total"] = M.mean(ndcg), len(ndcg)
@@ -458,6 +468,8 @@ SUMMARY_ROWS: list[tuple[str, str, str]] = [
     ("hit@3", "evidence hit@3", "%"),
     ("hit@5", "evidence hit@5", "%"),
     ("mrr@10", "evidence MRR@10", "f"),
+    ("sentence_hit@1", "evidence sentence hit@1", "%"),
+    ("sentence_hit@3", "evidence sentence hit@3", "%"),
     ("ndcg@10", "nDCG@10 (graded)", "f"),
     ("words_median", "answer words (median)", "f1"),
     ("words_mean", "answer words (mean)", "f1"),

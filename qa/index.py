@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import platform
+import re
 import shutil
 import time
 from collections.abc import Callable
@@ -102,6 +103,9 @@ class Index:
         return self.lexical.vocab
 
 
+_BUILD_NAME = re.compile(r"build-[0-9A-Za-z-]+")
+
+
 def _stamp() -> str:
     return time.strftime("%Y%m%d-%H%M%S") + f"-{os.getpid()}-{time.monotonic_ns() % 10**6:06d}"
 
@@ -115,31 +119,80 @@ def current_build(index_dir: Path) -> Path | None:
         return None
     except OSError as e:
         raise IndexStateError(f"cannot read {pointer} ({e.strerror}); run `qa build`") from None
+    except ValueError:  # not UTF-8: garbage, not a folder name
+        raise IndexStateError(f"{pointer} is garbage (not a build folder name); run `qa build` to rebuild") from None
     folder = Path(index_dir) / name
-    if not name or "/" in name or not folder.is_dir():
-        raise IndexStateError(f"{pointer} names a missing build {name!r}; run `qa build` to rebuild")
+    if not _BUILD_NAME.fullmatch(name) or not folder.is_dir():
+        raise IndexStateError(f"{pointer} names a missing build {name[:80]!r}; run `qa build` to rebuild")
     return folder
+
+
+def _read_manifest(folder: Path) -> dict:
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexStateError(f"{folder / 'manifest.json'} is unreadable ({e}); run `qa build`") from None
+    if not isinstance(manifest, dict):
+        raise IndexStateError(f"{folder / 'manifest.json'} is not a manifest; run `qa build`")
+    return manifest
 
 
 def read_manifest(index_dir: Path) -> dict | None:
     folder = current_build(index_dir)
     if folder is None:
         return None
-    try:
-        return json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as e:
-        raise IndexStateError(f"{folder / 'manifest.json'} is unreadable ({e}); run `qa build`") from None
+    return _read_manifest(folder)
+
+
+def build_checksums(folder: Path) -> dict[str, list]:
+    """[size, sha256] of every file of a build folder except the manifest, by relative path."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and p.name != "manifest.json":
+            out[p.relative_to(folder).as_posix()] = [p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest()]
+    return out
+
+
+def damage(folder: Path, manifest: dict) -> list[str]:
+    """Files of the build that are missing, truncated or altered since it was written.
+
+    Manifests written before checksums were recorded have none; for those the loader's own
+    consistency checks (parse errors, counts, dimension) are the only guard.
+    """
+    want = manifest.get("checksums")
+    if not isinstance(want, dict):
+        return []
+    problems = []
+    for rel, entry in sorted(want.items()):
+        p = folder / rel
+        try:
+            size, digest = entry
+            st = p.stat()
+            if st.st_size != size:
+                problems.append(f"{rel} is {'truncated' if st.st_size < size else 'altered'} "
+                                f"({st.st_size} of {size} bytes)")
+            elif hashlib.sha256(p.read_bytes()).hexdigest() != digest:
+                problems.append(f"{rel} is altered (checksum differs)")
+        except OSError:
+            problems.append(f"{rel} is missing")
+        except (TypeError, ValueError):
+            problems.append(f"manifest.json has a malformed checksum for {rel}")
+    return [f"the index in {folder} is damaged: {p}" for p in problems]
 
 
 def stale_reasons(settings: Settings, embedder_name: str, dim: int) -> list[str]:
     """Why the index cannot be used as it is (empty list: it is fresh)."""
     try:
-        manifest = read_manifest(settings.index_dir)
+        folder = current_build(settings.index_dir)
+        if folder is None:
+            return [f"no index in {settings.index_dir}"]
+        return _stale_reasons(folder, _read_manifest(folder), settings, embedder_name, dim)
     except IndexStateError as e:
         return [str(e)]
-    if manifest is None:
-        return [f"no index in {settings.index_dir}"]
-    reasons = []
+
+
+def _stale_reasons(folder: Path, manifest: dict, settings: Settings, embedder_name: str, dim: int) -> list[str]:
+    reasons = damage(folder, manifest)
     want = expected_settings(settings, embedder_name, dim)
     for key, value in want.items():
         if manifest.get(key) != value:
@@ -149,6 +202,8 @@ def stale_reasons(settings: Settings, embedder_name: str, dim: int) -> list[str]
     except CorpusError as e:
         return reasons + [str(e)]
     before = manifest.get("files", {})
+    if not isinstance(before, dict):
+        return reasons + [f"{folder / 'manifest.json'} is malformed (no file list)"]
     for f in sorted(set(now) | set(before)):
         if f not in before:
             reasons.append(f"new file {f}")
@@ -190,17 +245,20 @@ def build_index(
     settings: Settings,
     embedder: Embedder,
     progress: bool = False,
-    lock_timeout: float = 600.0,
+    lock_timeout: float | None = None,
     on_stage: Progress | None = None,
 ) -> dict:
-    """Build the index for ``settings.corpus_dir`` and make it live; returns the manifest."""
+    """Build the index for ``settings.corpus_dir`` and make it live; returns the manifest.
+
+    Waits at most ``lock_timeout`` seconds (default ``settings.build_lock_timeout``) for another
+    build of the same folder to finish, then raises IndexStateError.
+    """
     index_dir = Path(settings.index_dir)
     _check_writable(index_dir)
     stage = on_stage or (lambda msg: log.info(msg))
-    lock = _lock(index_dir, lock_timeout)
+    lock = _lock(index_dir, settings.build_lock_timeout if lock_timeout is None else lock_timeout)
     try:
-        for stale in index_dir.glob(".tmp-*"):  # left by a build that was killed
-            shutil.rmtree(stale, ignore_errors=True)
+        _remove_leftovers(index_dir, keep=None)  # .tmp-* of a build that was killed
         t0 = time.perf_counter()
         stage(f"Reading {settings.corpus_dir}")
         hashes = file_hashes(settings.corpus_dir)
@@ -214,6 +272,10 @@ def build_index(
             s, c = chunk_document(doc, settings.chunking)
             sentences += s
             chunks += c
+        if not sentences:
+            raise CorpusError(
+                f"nothing to index in {settings.corpus_dir}: the documents hold headings but no text"
+            )
         docs = {d.id: d for d in corpus.documents}
         sent_texts = [
             embedding_text(docs[s.doc_id].title, s.section, s.text, settings.context_prefix) for s in sentences
@@ -226,49 +288,101 @@ def build_index(
         sent_vecs, chunk_vecs = vecs[: len(sentences)], vecs[len(sentences):]
         stage("Writing index")
         tmp = index_dir / f".tmp-{_stamp()}"
-        tmp.mkdir()
-        VectorIndex.build(sent_vecs).save(tmp / "sentences.faiss")
-        VectorIndex.build(chunk_vecs).save(tmp / "chunks.faiss")
-        LexicalIndex.build([f"{s.section} {s.text}" for s in sentences]).save(tmp / "lexical")
-        store = {
-            "documents": [
-                {"id": d.id, "title": d.title, "text": d.text, "sections": [asdict(s) for s in d.sections]}
-                for d in corpus.documents
-            ],
-            "sentences": [[s.doc_id, s.section, s.start, s.end, s.is_list_item] for s in sentences],
-            "chunks": [[c.doc_id, c.section, c.start, c.end] for c in chunks],
-        }
-        (tmp / "store.json").write_text(json.dumps(store, ensure_ascii=False), encoding="utf-8")
-        manifest = {
-            **expected_settings(settings, embedder.name, int(vecs.shape[1])),
-            "files": hashes,
-            "skipped": dict(corpus.skipped),
-            "counts": {"documents": len(docs), "sentences": len(sentences), "chunks": len(chunks)},
-            "versions": _versions(),
-            "embedder": dict(getattr(embedder, "fingerprint", None) or {"backend": embedder.name}),  # e.g. ONNX model sha256
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-            "build_seconds": round(time.perf_counter() - t0, 3),
-        }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
-        _fsync_tree(tmp)
-        final = index_dir / f"build-{_stamp()}"
-        tmp.rename(final)
-        pointer_tmp = index_dir / f".tmp-{_stamp()}-CURRENT"
-        pointer_tmp.write_text(final.name, encoding="utf-8")
-        _fsync_file(pointer_tmp)
-        os.replace(pointer_tmp, index_dir / CURRENT)  # the moment the new index goes live
-        for old in index_dir.glob("build-*"):
-            if old != final:
-                shutil.rmtree(old, ignore_errors=True)
+        try:
+            manifest = _write_build(tmp, settings, embedder, corpus, sentences, chunks, sent_vecs, chunk_vecs,
+                                    hashes, t0)
+            final = index_dir / f"build-{_stamp()}"
+            tmp.rename(final)
+            pointer_tmp = index_dir / f".tmp-{_stamp()}-CURRENT"
+            pointer_tmp.write_text(final.name, encoding="utf-8")
+            _fsync_file(pointer_tmp)
+            os.replace(pointer_tmp, index_dir / CURRENT)  # the moment the new index goes live
+            _fsync_dir(index_dir)
+        except OSError as e:  # disk full, quota, permissions changed mid-build...
+            _remove_leftovers(index_dir, keep=None)
+            raise IndexStateError(
+                f"could not write the index to {index_dir} ({e.strerror or e}); the previous index is "
+                "unchanged. Free some space or fix the folder, then run `qa build` again"
+            ) from None
+        _remove_leftovers(index_dir, keep=final)
         return manifest
     finally:
         lock.release()
+
+
+def _remove_leftovers(index_dir: Path, keep: Path | None) -> None:
+    """Delete what interrupted builds leave (``.tmp-*`` folders and pointer files) and, when
+    ``keep`` is given, every ``build-*`` folder other than it. Only call with the lock held."""
+    for p in index_dir.glob(".tmp-*"):
+        _remove(p)
+    if keep is not None:
+        for old in index_dir.glob("build-*"):
+            if old != keep:
+                _remove(old)
+
+
+def _remove(p: Path) -> None:
+    try:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+    except OSError as e:
+        log.warning("could not remove %s (%s)", p, e.strerror)
+
+
+def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corpus, sentences: list[Sentence],
+                 chunks: list[Chunk], sent_vecs: np.ndarray, chunk_vecs: np.ndarray, hashes: dict,
+                 t0: float) -> dict:
+    """Write a complete build into the new folder ``tmp`` and fsync it; returns its manifest."""
+    docs = {d.id: d for d in corpus.documents}
+    tmp.mkdir()
+    VectorIndex.build(sent_vecs).save(tmp / "sentences.faiss")
+    VectorIndex.build(chunk_vecs).save(tmp / "chunks.faiss")
+    LexicalIndex.build([f"{s.section} {s.text}" for s in sentences]).save(tmp / "lexical")
+    store = {
+        "documents": [
+            {"id": d.id, "title": d.title, "text": d.text, "sections": [asdict(s) for s in d.sections]}
+            for d in corpus.documents
+        ],
+        "sentences": [[s.doc_id, s.section, s.start, s.end, s.is_list_item] for s in sentences],
+        "chunks": [[c.doc_id, c.section, c.start, c.end] for c in chunks],
+    }
+    (tmp / "store.json").write_text(json.dumps(store, ensure_ascii=False), encoding="utf-8")
+    manifest = {
+        **expected_settings(settings, embedder.name, int(sent_vecs.shape[1])),
+        "files": hashes,
+        "skipped": dict(corpus.skipped),
+        "counts": {"documents": len(docs), "sentences": len(sentences), "chunks": len(chunks)},
+        "versions": _versions(),
+        "embedder": dict(getattr(embedder, "fingerprint", None) or {"backend": embedder.name}),  # e.g. ONNX model sha256
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "build_seconds": round(time.perf_counter() - t0, 3),
+        "checksums": build_checksums(tmp),
+    }
+    (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False), encoding="utf-8")
+    _fsync_tree(tmp)
+    return manifest
 
 
 def _fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make renames inside ``folder`` durable (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)
 
@@ -280,15 +394,38 @@ def _fsync_tree(folder: Path) -> None:
 
 
 def load_index(settings: Settings, embedder_name: str, dim: int) -> Index:
-    """Load the live index, refusing one that is stale or damaged (IndexStateError says why)."""
-    reasons = stale_reasons(settings, embedder_name, dim)
+    """Load the live index, refusing one that is stale or damaged (IndexStateError says why).
+
+    The folder named by CURRENT is resolved once and checked and loaded as a unit. If a
+    concurrent ``qa build`` switches CURRENT and deletes that folder while it is being read,
+    the load starts over on the new build (a few times at most).
+    """
+    for attempt in range(3):
+        folder = current_build(settings.index_dir)
+        try:
+            return _load_build(folder, settings, embedder_name, dim)
+        except IndexStateError:
+            try:
+                moved = folder is not None and current_build(settings.index_dir) != folder
+            except IndexStateError:
+                moved = False
+            if not moved or attempt == 2:
+                raise
+            log.info("the index was replaced while loading it; loading the new one")
+    raise AssertionError("unreachable")
+
+
+def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim: int) -> Index:
+    if folder is None:
+        reasons = [f"no index in {settings.index_dir}"]
+    else:
+        manifest = _read_manifest(folder)
+        reasons = _stale_reasons(folder, manifest, settings, embedder_name, dim)
     if reasons:
         raise IndexStateError(
             f"the index in {settings.index_dir} cannot be used: {'; '.join(reasons)}. Run `qa build`."
         )
-    folder = current_build(settings.index_dir)
     try:
-        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
         store = json.loads((folder / "store.json").read_text(encoding="utf-8"))
         documents = {
             d["id"]: Document(d["id"], d["title"], d["text"], tuple(Section(**s) for s in d["sections"]))
@@ -301,7 +438,8 @@ def load_index(settings: Settings, embedder_name: str, dim: int) -> Index:
         sentence_vectors = VectorIndex.load(folder / "sentences.faiss")
         chunk_vectors = VectorIndex.load(folder / "chunks.faiss")
         lexical = LexicalIndex.load(folder / "lexical")
-    except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
+        chunk_sentences, sentence_chunks = _link(sentences, chunks)
+    except (OSError, ValueError, KeyError, TypeError, RuntimeError, IndexError) as e:
         raise IndexStateError(f"the index in {folder} is damaged ({type(e).__name__}: {e}); run `qa build`") from None
     counts = manifest.get("counts", {})
     if (
@@ -309,9 +447,15 @@ def load_index(settings: Settings, embedder_name: str, dim: int) -> Index:
         or chunk_vectors.size != len(chunks)
         or counts.get("sentences") != len(sentences)
         or sentence_vectors.dim != dim
+        or chunk_vectors.dim != dim
     ):
         raise IndexStateError(f"the index in {folder} is inconsistent (counts differ); run `qa build`")
-    chunk_sentences, sentence_chunks = _link(sentences, chunks)
+    # The stored texts must be the corpus files the manifest vouches for (offsets point into them).
+    files = manifest.get("files", {})
+    for doc_id, doc in documents.items():
+        if files.get(doc_id) != hashlib.sha256(doc.text.encode("utf-8", "surrogatepass")).hexdigest():
+            raise IndexStateError(f"the index in {folder} is inconsistent (stored text of {doc_id} differs "
+                                  "from the corpus file it was built from); run `qa build`")
     return Index(folder, manifest, documents, sentences, chunks, chunk_sentences, sentence_chunks,
                  sentence_vectors, chunk_vectors, lexical)
 

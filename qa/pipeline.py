@@ -25,6 +25,9 @@ from .types import Answer, Turn
 
 log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_SURROGATE = re.compile(r"[\ud800-\udfff]")  # only unpaired ones can occur in a Python str
+#: Earlier turns kept for follow-up rewriting (only the last user/assistant turns are used).
+MAX_HISTORY_TURNS = 20
 
 
 def clean_question(question, max_chars: int) -> str:
@@ -36,6 +39,9 @@ def clean_question(question, max_chars: int) -> str:
             raise BadQuestionError("the question is not valid UTF-8 text") from None
     if not isinstance(question, str):
         raise BadQuestionError(f"the question must be text, not {type(question).__name__}")
+    if _SURROGATE.search(question):  # from invalid UTF-8 bytes (surrogateescape) or a JSON "\ud800"
+        raise BadQuestionError("the question is not valid Unicode text (it holds invalid UTF-8 bytes or an "
+                               "unpaired surrogate); re-type it or send it as UTF-8")
     if len(question) > max_chars:
         raise BadQuestionError(
             f"the question is {len(question):,} characters long; the limit is {max_chars:,} "
@@ -45,6 +51,13 @@ def clean_question(question, max_chars: int) -> str:
     if not question:
         raise BadQuestionError("the question is empty; type a question about the corpus")
     return question
+
+
+def clean_history(turns: list[Turn], max_chars: int) -> list[Turn]:
+    """Bound what a client-supplied history can cost: the last MAX_HISTORY_TURNS turns, each cut
+    to ``max_chars`` characters (a 1 MB turn made one answer take a minute)."""
+    return [t if len(t.content) <= max_chars else Turn(t.role, t.content[:max_chars])
+            for t in turns[-MAX_HISTORY_TURNS:]]
 
 
 class QA:
@@ -97,7 +110,7 @@ class QA:
         s = self.settings
         question = clean_question(question, s.max_question_chars)
         top_k = top_k or s.top_k
-        turns = parse_history(history)
+        turns = clean_history(parse_history(history), 2 * s.max_question_chars)
         query = rewrite(question, turns) if s.history_rewrite else question
         index = self.index
         asked = analyse(question)  # the type comes from the new question only ...

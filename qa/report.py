@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import dataclasses
-import hashlib
 import json
 import time
 from pathlib import Path
@@ -45,12 +44,11 @@ def index_summary(manifest: dict) -> dict:
 
 def build_report(qa, testset, records: list[dict], metrics: dict, top_k: int) -> dict:
     """The JSON report: what was run, on what, and the results."""
-    source = Path(testset.path)
-    digest = hashlib.sha256(source.read_bytes()).hexdigest() if source.is_file() else None
     return {
         "format": REPORT_FORMAT,
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "testset": {"path": testset.path, "format": testset.format, "sha256": digest, "questions": len(records)},
+        "testset": {"path": testset.path, "format": testset.format, "sha256": testset.sha256 or None,
+                    "questions": len(records)},
         "model": qa.embedder.name,
         "index": index_summary(qa.index.manifest),
         "settings": settings_dict(qa.settings),
@@ -196,7 +194,7 @@ def plot_confidence(records: list[dict], threshold: float | None, path: Path) ->
     ax.set_xlabel("confidence")
     ax.set_ylabel("questions")
     ax.set_title("Confidence: answerable vs unanswerable questions")
-    ax.legend(loc="upper center")
+    ax.legend(loc="upper left")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -328,7 +328,10 @@ def create_app(qa: QA, settings: Settings | None = None):
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and index size")
     def healthz():
-        index = qa.index
+        try:
+            index = qa.index
+        except QAError as e:  # e.g. the corpus folder is missing: the app runs, but cannot answer yet
+            return JSONResponse({"status": "unavailable", "error": str(e)}, status_code=503)
         return {"status": "ok", "documents": len(index.documents), "chunks": len(index.chunks)}
 
     @app.get("/widget.js", include_in_schema=False)
@@ -380,17 +383,31 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _uvicorn_server(app, **config):
+    """A uvicorn server that, on shutdown, first ends Gradio's endless heartbeat streams (as
+    ``demo.close()`` would), so Ctrl-C with browsers still connected stops promptly and cleanly."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets=None):
+            for route in getattr(app, "routes", []):
+                stop = getattr(getattr(route, "app", None), "stop_event", None)
+                if stop is not None:
+                    stop.set()
+            await super().shutdown(sockets=sockets)
+
+    return Server(uvicorn.Config(app, log_level="warning", lifespan="on", **config))
+
+
 @contextlib.contextmanager
 def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0):
     """Run ``app`` with uvicorn in a background thread; yields its base URL, stops it on exit.
 
     For tests and notebooks. ``port=0`` picks a free port; waits at most ``timeout`` seconds.
     """
-    import uvicorn
-
     sock = bind(host, port)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2))
+    server = _uvicorn_server(app, timeout_graceful_shutdown=2)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")
     thread.start()
     deadline = time.monotonic() + timeout
@@ -410,9 +427,7 @@ def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, timeout: float 
 
 def run(app, sock: socket.socket) -> None:
     """Serve ``app`` on the listening socket ``sock`` (from ``bind``) in the foreground until Ctrl-C."""
-    import uvicorn
-
     try:
-        uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on")).run(sockets=[sock])
+        _uvicorn_server(app, timeout_graceful_shutdown=5).run(sockets=[sock])  # answers in flight get 5 s
     finally:
         sock.close()

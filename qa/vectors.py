@@ -1,11 +1,44 @@
 """The dense side of the index: FAISS inner-product search over L2-normalised vectors
-(inner product of unit vectors is cosine similarity)."""
+(inner product of unit vectors is cosine similarity).
+
+The index type follows the number of vectors (``choose_kind``), because what is best for a
+small corpus is hopeless for a big one and the other way round:
+
+==========  =========================  ==========================================================
+vectors     type                       why
+==========  =========================  ==========================================================
+<= 50k      ``IndexFlatIP`` (exact)    a scan of <= 75 MB costs a few ms; nothing to tune, recall 1
+<= 500k     ``IndexHNSWFlat`` (IP)     graph search ~0.5 ms, recall@10 ~0.99; stores the full
+            M=32, efSearch=max(128,2k)  vectors (+~256 B/vector of graph), so ``reconstruct`` is exact
+> 500k      ``IndexIVFScalarQuantizer``  8-bit codes: 4x less memory than the float vectors (one
+            (IVF, SQ8, HNSW coarse      chunk gives ~4 vectors here: its sentences and itself), build
+            quantiser), nprobe=64       is k-means on a sample + assignment; ``reconstruct`` returns
+                                        the dequantised vector (error ~1e-3 in a cosine)
+==========  =========================  ==========================================================
+
+The thresholds are parameters (``exact_max``, ``hnsw_max``) so tests can exercise every type on
+small data; the figures behind them are in docs/performance.md (``python -m benchmarks``).
+FAISS records the type in the saved file, and search parameters are passed per call
+(``SearchParameters``), so a loaded index needs nothing else and concurrent searches are safe.
+"""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
+
+#: Up to this many vectors the index is exact (IndexFlatIP).
+EXACT_MAX = 50_000
+#: Up to this many vectors HNSW over the full float vectors; beyond, IVF with 8-bit codes.
+HNSW_MAX = 500_000
+HNSW_M = 32
+HNSW_EF_CONSTRUCTION = 40
+HNSW_EF_SEARCH = 128
+IVF_NPROBE = 64
+IVF_TRAIN_PER_LIST = 40  # k-means sample: this many vectors per list (faiss wants >= 39)
+KINDS = ("flat", "hnsw", "ivf-sq8")
 
 
 def _faiss():
@@ -14,18 +47,66 @@ def _faiss():
     return faiss
 
 
-class VectorIndex:
-    """Exact inner-product search; ``search`` returns (scores, ids) best first, ids -1 padded."""
+def choose_kind(n: int, exact_max: int = EXACT_MAX, hnsw_max: int = HNSW_MAX) -> str:
+    """The index type for ``n`` vectors: "flat" (exact), "hnsw" or "ivf-sq8"."""
+    if n <= exact_max:
+        return "flat"
+    if n <= hnsw_max:
+        return "hnsw"
+    return "ivf-sq8"
 
-    def __init__(self, index):
-        self._index = index
+
+def ivf_lists(n: int) -> int:
+    """Number of IVF lists for ``n`` vectors: ~2*sqrt(n), at least 16, at most 65536."""
+    return int(min(65536, max(16, 2 * math.sqrt(n))))
+
+
+class VectorIndex:
+    """Inner-product search; ``search`` returns (scores, ids) best first, ids -1 padded."""
+
+    def __init__(self, index, ef_search: int = HNSW_EF_SEARCH, nprobe: int = IVF_NPROBE):
+        self._index = index  # a concrete faiss type (read_index and the constructors give one)
+        self.ef_search = ef_search
+        self.nprobe = nprobe
 
     @classmethod
-    def build(cls, vectors: np.ndarray) -> "VectorIndex":
+    def build(
+        cls,
+        vectors: np.ndarray,
+        kind: str = "auto",
+        exact_max: int = EXACT_MAX,
+        hnsw_max: int = HNSW_MAX,
+        seed: int = 0,
+    ) -> "VectorIndex":
+        """Index ``vectors`` (n, dim); ``kind`` "auto" picks by size (see ``choose_kind``)."""
+        faiss = _faiss()
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if vectors.ndim != 2:
             raise ValueError(f"expected a 2-D array of vectors, got shape {vectors.shape}")
-        index = _faiss().IndexFlatIP(vectors.shape[1])
+        n, dim = vectors.shape
+        if kind == "auto":
+            kind = choose_kind(n, exact_max, hnsw_max)
+        if kind == "flat":
+            index = faiss.IndexFlatIP(dim)
+        elif kind == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efConstruction = HNSW_EF_CONSTRUCTION
+        elif kind == "ivf-sq8":
+            nlist = ivf_lists(n)
+            quantizer = faiss.IndexHNSWFlat(dim, HNSW_M, faiss.METRIC_INNER_PRODUCT)
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, nlist, faiss.ScalarQuantizer.QT_8bit, faiss.METRIC_INNER_PRODUCT
+            )
+            index.own_fields = True
+            quantizer.this.disown()  # the IVF index owns (and frees) its quantiser
+            index.cp.niter = 10
+            index.cp.seed = seed
+            sample = min(n, nlist * IVF_TRAIN_PER_LIST)
+            rows = np.sort(np.random.default_rng(seed).choice(n, sample, replace=False)) if sample < n else slice(None)
+            index.train(vectors[rows])
+            index.make_direct_map()  # so reconstruct(i) works
+        else:
+            raise ValueError(f"unknown index kind {kind!r}; use one of {', '.join(KINDS)} or 'auto'")
         index.add(vectors)
         return cls(index)
 
@@ -37,6 +118,17 @@ class VectorIndex:
         _faiss().write_index(self._index, str(path))
 
     @property
+    def kind(self) -> str:
+        faiss = _faiss()
+        if isinstance(self._index, faiss.IndexHNSW):
+            return "hnsw"
+        if isinstance(self._index, faiss.IndexIVFScalarQuantizer):
+            return "ivf-sq8"
+        if isinstance(self._index, faiss.IndexFlat):
+            return "flat"
+        return type(self._index).__name__
+
+    @property
     def size(self) -> int:
         return self._index.ntotal
 
@@ -44,11 +136,32 @@ class VectorIndex:
     def dim(self) -> int:
         return self._index.d
 
+    def _params(self, k: int):
+        faiss = _faiss()
+        kind = self.kind
+        if kind == "hnsw":
+            return faiss.SearchParametersHNSW(efSearch=max(self.ef_search, 2 * k))
+        if kind == "ivf-sq8":
+            quantizer = faiss.SearchParametersHNSW(efSearch=max(self.ef_search, 2 * self.nprobe))
+            return faiss.SearchParametersIVF(nprobe=self.nprobe, quantizer_params=quantizer)
+        return None
+
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         k = max(1, min(k, self.size))
-        scores, ids = self._index.search(q, k)
+        params = self._params(k)
+        if params is None:
+            scores, ids = self._index.search(q, k)
+        else:
+            scores, ids = self._index.search(q, k, params=params)
         return scores[0], ids[0]
+
+    def search_batch(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(nq, k) scores and ids for a batch of queries (benchmarks, evaluation)."""
+        q = np.ascontiguousarray(queries, dtype=np.float32).reshape(-1, self.dim)
+        k = max(1, min(k, self.size))
+        params = self._params(k)
+        return self._index.search(q, k) if params is None else self._index.search(q, k, params=params)
 
     def reconstruct(self, i: int) -> np.ndarray:
         return self._index.reconstruct(int(i))

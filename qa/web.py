@@ -41,7 +41,10 @@ def make_handler(qa: QA):
 
 
 def describe_corpus(qa: QA) -> str:
-    index = qa.index
+    try:
+        index = qa.index
+    except QAError as e:  # no corpus, empty corpus, unusable index: say so instead of crashing
+        return f"**The corpus is not available: {escape(str(e))}**"
     titles = sorted({d.title for d in index.documents.values()})
     shown = ", ".join(f"*{escape(t)}*" for t in titles[:5]) + (f" and {len(titles) - 5} more" if len(titles) > 5 else "")
     return (
@@ -64,6 +67,10 @@ def create_demo(qa: QA):
                 cache_examples=False,
                 api_name="ask",
             )
+        with gr.Tab("Evaluate"):
+            from .eval_ui import evaluate_tab  # the evaluation feature (docs/evaluation.md)
+
+            evaluate_tab(qa)
     return demo
 
 
@@ -74,7 +81,12 @@ def serve(settings: Settings, on_stage=None) -> None:
     sock = bind(settings.host, settings.port)  # fail fast, with a readable message, if the port is taken
     try:
         qa = QA(settings)
-        qa.warm_up(progress=True, on_stage=on_stage)
+        try:
+            qa.warm_up(progress=True, on_stage=on_stage)
+        except QAError as e:
+            # Start anyway: the chat and the API show this message, and every question retries,
+            # so fixing the corpus folder is enough (no restart). See docs/robustness.md.
+            (on_stage or log.warning)(f"Warning: {e}")
         app = create_app(qa, settings)
     except BaseException:
         sock.close()

@@ -90,9 +90,12 @@ def test_gradio_client_asks_the_real_app(served):
     from gradio_client import Client
 
     client = Client(served + "/", verbose=False, analytics_enabled=False, download_files=False)
-    api = client.view_api(print_info=False, return_format="dict")
-    assert "/ask" in api["named_endpoints"], list(api["named_endpoints"])
-    reply = client.predict(Q, api_name="/ask")
+    try:
+        api = client.view_api(print_info=False, return_format="dict")
+        assert "/ask" in api["named_endpoints"], list(api["named_endpoints"])
+        reply = client.predict(Q, api_name="/ask")
+    finally:
+        client.close()
     assert isinstance(reply, str)
     assert "28 August 2004" in reply and "Sources" in reply
 

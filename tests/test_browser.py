@@ -193,9 +193,15 @@ def wait_until(page, predicate, timeout_ms: int = 5000) -> bool:
     return predicate()
 
 
-def top_of(locator):
-    """Scroll a chat message so that its first line (the answer) is in view, for the screenshot."""
-    locator.evaluate("el => el.scrollIntoView({block: 'start'})")
+def top_of(page, locator):
+    """Scroll the chat so that a message's first line (the answer) is in view, for the screenshot."""
+    page.wait_for_timeout(500)  # let Gradio's own autoscroll finish first
+    locator.evaluate("""el => {
+        const wrap = el.closest('.bubble-wrap');
+        if (!wrap) { el.scrollIntoView({block: 'start'}); return; }
+        wrap.scrollTop += el.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 40;
+    }""")
+    page.wait_for_timeout(200)
 
 
 def shadow_eval(page, expr: str):
@@ -321,8 +327,7 @@ def test_gradio_web_component_on_another_origin(browser_page, host, app_url):
     expect(bot).to_contain_text("Sources")
     expect(bot).to_contain_text("Initial declaration")
     expect(bot.locator("mark").first).to_contain_text("28 August 2004")
-    top_of(bot)
-    page.wait_for_timeout(300)
+    top_of(page, bot)
     bp.shot("gradio-web-component", full_page=True)
     assert any(u.startswith(app_url + "/assets/") for u in bp.requests)  # the frontend came from our server
     assert bp.offsite() == []
@@ -333,15 +338,15 @@ def test_iframe_embed_on_another_origin(browser_page, host, app_url):
 
     bp = browser_page(viewport={"width": 1280, "height": 900})
     page = bp.page
-    snippet = f'<iframe src="{app_url}/" title="Ask the corpus" style="width:100%;height:760px;border:1px solid #ccc"></iframe>'
+    snippet = (f'<iframe src="{app_url}/?__theme=light" title="Ask the corpus"\n'
+               '        style="width:100%; height:760px; border:0" loading="lazy"></iframe>')  # as in docs/embedding.md
     page.goto(host_page(host, "iframe.html", snippet))
     frame = page.frame_locator("iframe")
     _ask_gradio(frame, Q)
     bot = frame.locator('[data-testid="bot"]').last
     expect(bot).to_contain_text("28 August 2004")
     expect(bot).to_contain_text("Sources")
-    top_of(bot)
-    page.wait_for_timeout(300)
+    top_of(page, bot)
     bp.shot("iframe-embed", full_page=True)
     assert bp.offsite() == []
 
