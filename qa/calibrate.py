@@ -216,7 +216,7 @@ def calibrate(qa, items: Sequence[TestItem], progress: bool = False, **kw) -> tu
 def calibration_text(c: Calibration) -> str:
     def row(name, m, u, o):
         return (f"{name:<11}{u:>8.3f}{o['right_answer']:>7}{o['right_abstention']:>10}{o['wrong_answer']:>7}"
-                f"{o['false_abstention']:>10}{M_fmt(m.get('contained')):>11}{M_fmt(m.get('abstention_f1')):>9}"
+                f"{o['false_abstention']:>12}{M_fmt(m.get('contained')):>11}{M_fmt(m.get('abstention_f1')):>9}"
                 f"{M_fmt(m.get('false_abstention_rate')):>8}")
 
     lines = [
@@ -227,7 +227,7 @@ def calibration_text(c: Calibration) -> str:
         f"{c.wrong_cost:g} x wrong answers) / questions"
         + (f", false-abstention rate <= {c.max_false_abstention:g}" if c.max_false_abstention is not None else "") + ")",
         "",
-        f"{'':<11}{'utility':>8}{'right':>7}{'abst. ok':>10}{'wrong':>7}{'false abst':>10}{'contained':>11}"
+        f"{'':<11}{'utility':>8}{'right':>7}{'abst. ok':>10}{'wrong':>7}{'false abst.':>12}{'contained':>11}"
         f"{'abst.F1':>9}{'FAR':>8}",
         row("current", c.current, c.current_utility, c.current_outcomes),
         row("calibrated", c.metrics, c.utility, c.outcomes),

@@ -78,7 +78,7 @@ def make_evaluator(qa, folder: Path):
             log.exception("evaluation of %s failed", name)
             return fail("Something went wrong while evaluating. The error was logged on the server.")
         fails = R.failures(records)
-        status = (f"Evaluated **{len(records)}** questions from `{escape(name)}` ({ts.format}): "
+        status = (f"Evaluated **{len(records)}** questions from *{escape(name)}* ({ts.format}): "
                   f"answer contained {100 * (metrics['contained'] or 0):.1f}%, {len(fails)} failures.")
         return (status, [list(r) for r in summary_rows(metrics)], _failure_rows(fails),
                 str(paths["confidence.png"]), str(paths["hit_at_k.png"]), str(paths["json"]))
@@ -104,10 +104,11 @@ def evaluate_tab(qa) -> None:
         upload = gr.File(label="Test set", file_types=[".jsonl", ".csv", ".json", ".txt"], type="filepath")
         run = gr.Button("Evaluate", variant="primary", scale=0)
     status = gr.Markdown()
-    summary = gr.Dataframe(headers=["metric", "value"], label="Summary", interactive=False)
-    with gr.Row():
-        confidence = gr.Image(label="Confidence: answerable vs unanswerable", type="filepath", interactive=False)
-        hits = gr.Image(label="Evidence hit@k", type="filepath", interactive=False)
+    summary = gr.Dataframe(headers=["metric", "value"], label="Summary", interactive=False, max_height=1200)
+    with gr.Row():  # the plots carry their own titles
+        confidence = gr.Image(label="Confidence: answerable vs unanswerable", show_label=False, type="filepath",
+                              interactive=False)
+        hits = gr.Image(label="Evidence hit@k", show_label=False, type="filepath", interactive=False)
     failures = gr.Dataframe(headers=FAILURE_COLUMNS, label="Failures", interactive=False, wrap=True)
     report = gr.File(label="report.json", interactive=False)
     run.click(handler, inputs=[upload], outputs=[status, summary, failures, confidence, hits, report],

@@ -322,10 +322,10 @@ def record_for(item: TestItem, answer, latency_ms: float, top_k: int) -> dict:
     """The per-question record of a report (plain JSON values only)."""
     texts = [c.text for c in answer.citations]
     pred = None if answer.abstained else answer.text
-    rank = M.evidence_rank(texts, item.evidence) if item.evidence else None
     # The highlighted (best) sentence of each citation: a sharper, sentence-level evidence match.
     marked = [c.text[c.highlight_start - c.start:c.highlight_end - c.start] if c.highlight_start is not None else ""
               for c in answer.citations]
+    rank = M.evidence_rank(texts, item.evidence, marked) if item.evidence else None
     sentence_rank = M.evidence_rank(marked, item.evidence) if item.evidence else None
     return {
         "id": item.id,
@@ -362,7 +362,8 @@ def error_record(item: TestItem, error: str) -> dict:
         "answerable": item.answerable, "has_evidence": item.evidence is not None, "evidence": item.evidence,
         "prediction": None, "abstained": True, "confidence": 0.0, "em": M.exact_match(None, item.answers),
         "f1": M.token_f1(None, item.answers), "contained": M.answer_contained(None, item.answers),
-        "evidence_rank": None, "evidence_sentence_rank": None, "ndcg@10": 0.0 if item.relevance else None, "words": None, "latency_ms": 0.0,
+        "evidence_rank": None, "evidence_sentence_rank": None, "ndcg@10": 0.0 if item.relevance else None,
+        "words": None, "latency_ms": 0.0,
         "question_type": None, "signals": {}, "citations": [], "top_citation": None, "error": error,
     }
     return rec

@@ -155,15 +155,20 @@ def match_text(text: str) -> str:
     return " ".join(fold(text).split())
 
 
-def evidence_rank(citations: Sequence[str], evidence: str) -> int | None:
-    """1-based rank of the first citation text that contains ``evidence`` or lies wholly inside it
-    (the latter for paragraph-sized evidence such as a SQuAD context); None when none does."""
+def evidence_rank(citations: Sequence[str], evidence: str, highlights: Sequence[str] | None = None) -> int | None:
+    """1-based rank of the first citation that holds ``evidence``; None when none does.
+
+    A citation holds it when its text contains the evidence, or lies wholly inside it, or (when
+    ``highlights`` gives each citation's supporting sentence) that sentence lies inside it. The
+    last two serve paragraph-sized evidence such as a SQuAD context, which a chunk boundary may cut.
+    """
     ev = match_text(evidence)
     if not ev:
         return None
     for rank, text in enumerate(citations, start=1):
         c = match_text(text)
-        if c and (ev in c or c in ev):
+        h = match_text(highlights[rank - 1]) if highlights and rank <= len(highlights) else ""
+        if c and (ev in c or c in ev or (h and h in ev)):
             return rank
     return None
 

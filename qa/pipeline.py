@@ -102,7 +102,14 @@ class QA:
                     raise IndexStateError(f"the index needs a rebuild: {'; '.join(reasons)}. Run `qa build`.")
                 log.info("building index: %s", "; ".join(reasons))
                 build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
-            self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
+            try:
+                self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
+            except IndexStateError as e:  # damage only loading reveals (e.g. an index without checksums)
+                if reasons or not build_if_needed:
+                    raise
+                log.warning("rebuilding the index: %s", e)
+                build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
+                self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
             self.embedder.warm_up()
 
     def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None) -> Answer:

@@ -14,7 +14,9 @@ _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
 
 def escape(text: str) -> str:
     """Make arbitrary text inert in Markdown-with-HTML: HTML-escape, then escape Markdown."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=True))
+    # quote=False: quotes are harmless outside tags, and "&#x27;" would then be Markdown-escaped
+    # into visible text ("parties&#x27; views").
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def _excerpt(c: Citation, answer: Answer, is_answer_source: bool) -> str:

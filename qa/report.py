@@ -247,7 +247,11 @@ def _scalars(metrics: dict) -> dict[str, float]:
 
 
 #: Metrics where a smaller value is better (a rise is a regression).
-LOWER_IS_BETTER = {"false_abstention_rate", "latency_median_ms", "latency_p95_ms", "errors", "words_median", "words_mean"}
+LOWER_IS_BETTER = {"false_abstention_rate", "latency_median_ms", "latency_p95_ms", "errors", "words_median",
+                   "words_mean"}
+#: Metrics that are not shares of questions (shown as plain numbers, not percentage points).
+NOT_SHARES = {"questions", "errors", "evidence_total", "ndcg_total", "HasAns_total", "NoAns_total", "words_median",
+              "words_mean", "mrr@10", "ndcg@10"}
 
 
 def compare(a: dict, b: dict, min_delta: float = 1e-9) -> dict:
@@ -274,7 +278,8 @@ def compare(a: dict, b: dict, min_delta: float = 1e-9) -> dict:
             flips["started_abstaining"].append(row)
         elif x["abstained"] and not y["abstained"]:
             flips["stopped_abstaining"].append(row)
-    return {"moved": moved, "flips": flips, "only_in_a": sorted(set(ra) - set(rb)), "only_in_b": sorted(set(rb) - set(ra))}
+    return {"moved": moved, "flips": flips,
+            "only_in_a": sorted(set(ra) - set(rb)), "only_in_b": sorted(set(rb) - set(ra))}
 
 
 def compare_text(diff: dict, name_a: str = "A", name_b: str = "B") -> str:
@@ -282,8 +287,7 @@ def compare_text(diff: dict, name_a: str = "A", name_b: str = "B") -> str:
     if not diff["moved"]:
         lines.append("  none")
     for m in diff["moved"]:
-        pct = m["metric"] not in {"questions", "errors", "evidence_total", "ndcg_total", "HasAns_total", "NoAns_total"} \
-            and not m["metric"].endswith(("_ms", "words_median", "words_mean")) and not m["metric"].startswith(("mrr", "ndcg"))
+        pct = m["metric"] not in NOT_SHARES and not m["metric"].endswith("_ms")
         a, b, d = (100 * m["a"], 100 * m["b"], 100 * m["delta"]) if pct else (m["a"], m["b"], m["delta"])
         unit = " pts" if pct else ""
         lines.append(f"  {'+' if m['better'] else '-'} {m['metric']:<24} {a:9.2f} -> {b:9.2f}  ({d:+.2f}{unit})")

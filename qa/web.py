@@ -6,7 +6,9 @@ then starts the app. Everything the browser loads comes from this server.
 
 from __future__ import annotations
 
+import html
 import logging
+import re
 
 from .config import Settings
 from .errors import QAError
@@ -53,14 +55,52 @@ def describe_corpus(qa: QA) -> str:
     )
 
 
+_MD_UNESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!|~>])")
+
+
+def _map_user(messages, fn):
+    """Apply ``fn`` to the text of the user's messages (string or list-of-parts content)."""
+    if not messages:
+        return messages
+    out = []
+    for m in messages:
+        role = m.get("role") if isinstance(m, dict) else getattr(m, "role", None)
+        if role != "user":
+            out.append(m)
+            continue
+        m = dict(m) if isinstance(m, dict) else m.model_dump()
+        content = m.get("content")
+        if isinstance(content, str):
+            m["content"] = fn(content)
+        elif isinstance(content, list):
+            m["content"] = [
+                {**part, "text": fn(part["text"])} if isinstance(part, dict) and isinstance(part.get("text"), str)
+                else part
+                for part in content
+            ]
+        out.append(m)
+    return out
+
+
+def show_user_text_as_text(chatbot) -> None:
+    """Gradio renders the user's own message as sanitised HTML, so ``<img src=x>`` typed into
+    the box would show as an image. Escape user messages on the way to the browser and undo
+    it on the way back, so the handler (and follow-up rewriting) still sees the raw text."""
+    post, pre = chatbot.postprocess, chatbot.preprocess
+    chatbot.postprocess = lambda value: post(_map_user(value, escape))
+    chatbot.preprocess = lambda payload: _map_user(pre(payload), lambda s: html.unescape(_MD_UNESCAPE.sub(r"\1", s)))
+
+
 def create_demo(qa: QA):
     import gradio as gr
 
     with gr.Blocks(title="Corpus QA") as demo:
         with gr.Tab("Chat"):
+            chatbot = gr.Chatbot(height=520, sanitize_html=True, render_markdown=True, label="Answers")
+            show_user_text_as_text(chatbot)
             gr.ChatInterface(
                 make_handler(qa),
-                chatbot=gr.Chatbot(height=520, sanitize_html=True, render_markdown=True, label="Answers"),
+                chatbot=chatbot,
                 title="Ask the corpus",
                 description=describe_corpus(qa),
                 examples=EXAMPLES,

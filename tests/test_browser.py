@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import http.server
 import re
-import shutil
 import threading
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -419,12 +418,10 @@ def test_gradio_chat_shows_html_from_documents_as_text_and_runs_none(browser_pag
     assert bp.offsite() == []
 
 
-# Known gaps of the Gradio chat (qa/web.py, qa/render.py; issue 2). Strict xfail: when they are
-# fixed these start passing, pytest reports XPASS as a failure, and the marker must be removed.
+# User text and corpus text with HTML, quotes and ampersands are shown verbatim in the Gradio chat
+# (qa/web.py show_user_text_as_text, qa/render.py escape).
 
 
-@pytest.mark.xfail(strict=True, reason="Gradio's Chatbot renders the user's own message as sanitized HTML: "
-                   "<img src=x> becomes a (harmless, script-free) image instead of text; needs a fix in qa/web.py")
 def test_gradio_chat_shows_html_in_the_question_as_text(browser_page, xss_url):
     from playwright.sync_api import expect
 
@@ -437,8 +434,6 @@ def test_gradio_chat_shows_html_in_the_question_as_text(browser_page, xss_url):
     expect(page.locator('[data-testid="user"]').last).to_contain_text(PAYLOAD, timeout=2000)
 
 
-@pytest.mark.xfail(strict=True, reason="qa/render.py escape() turns ' into &#x27; and then Markdown-escapes the #, "
-                   "so apostrophes show as '&#x27;' in the chat; html.escape(text, quote=False) would fix it")
 def test_gradio_chat_shows_quotes_and_ampersands_verbatim(browser_page, xss_url):
     from playwright.sync_api import expect
 

@@ -28,7 +28,7 @@ def test_handler_evaluates_an_upload(tiny_qa, tmp_path):
     ticks = []
     status, summary, fails, conf_png, hit_png, report = evaluate_file(
         str(DATA / "tiny.jsonl"), lambda frac, desc: ticks.append(frac))
-    assert status.startswith("Evaluated **6** questions from `tiny\\.jsonl` (jsonl)")
+    assert status.startswith("Evaluated **6** questions from *tiny\\.jsonl* (jsonl)")
     assert ["answer contained (all)"] == [r[0] for r in summary if r[0] == "answer contained (all)"]
     assert all(len(row) == 6 for row in fails)
     assert Path(conf_png).read_bytes()[:4] == b"\x89PNG" and Path(hit_png).is_file()
@@ -116,6 +116,7 @@ def test_evaluate_tab_in_the_browser(app_url, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "evaluate-tab.png"), full_page=True)
         assert page.evaluate("window.__xss") is None
 
+        page.get_by_role("button", name="Clear").first.click()  # remove the first upload
         page.locator("input[type=file]").first.set_input_files(str(bad))
         page.get_by_role("button", name="Evaluate", exact=True).click()
         expect(page.get_by_text("broken.jsonl, line 1, field 'answers': must be a list of strings, got text")

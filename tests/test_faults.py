@@ -169,7 +169,7 @@ def test_sigkill_at_random_moments_never_breaks_the_index(kill_setup):
         check_contract(d, corpus)
 
     landed, attempts, leftovers_seen = [], 0, 0
-    while len(landed) < 12 and attempts < 30:
+    while len(landed) < 10 and attempts < 30:
         attempts += 1
         b = Build(corpus, index)
         if attempts % 3 == 0:  # anywhere in the process's life (mostly imports and model load)
@@ -184,6 +184,7 @@ def test_sigkill_at_random_moments_never_breaks_the_index(kill_setup):
         assert stale_reasons(settings, embedder.name, embedder.dim) == [], why
         assert answers(settings, embedder) == reference, f"after kill {landed[-1:]} {why}"
 
+    print(f"\n{len(landed)} kills landed in {attempts} builds (seed {seed}); debris after {leftovers_seen}: {landed}")
     assert len(landed) >= 10, f"only {len(landed)} of {attempts} kills landed before the build finished {why}"
     assert sum(1 for stage, _, _ in landed if stage == "Writing") >= 5, landed
     # Kills inside the write window do leave debris (proof they hit it) ...
@@ -494,9 +495,10 @@ def test_bad_corpus_gives_a_clear_cli_message(tmp_path, cli_runner, name):
     make, message = BAD_CORPORA[name]
     make(tmp_path / "corpus")
     settings = load_settings(corpus_dir=tmp_path / "corpus", index_dir=tmp_path / "index")
+    code, cli_message = (2, "is a file") if name == "corpus path is a file" else (1, message)  # click's own check
     for args in (["build"], ["ask", "What is it?"], ["ask", "--json", "-"]):
         res = cli_runner(settings, *args, input="What is it?\n")
-        assert res.exit_code == 1 and message in res.output, (args, res.output)
+        assert res.exit_code == code and cli_message in res.output, (args, res.output)
     with pytest.raises(CorpusError, match=message):
         QA(settings, embedder=FakeEmbedder()).warm_up()
 
@@ -532,7 +534,8 @@ def test_app_starts_with_a_bad_corpus_and_says_why(tmp_path, monkeypatch, name):
     with TestClient(served["app"]) as client:
         page = client.get("/")
         assert page.status_code == 200
-        assert "The corpus is not available" in page.text and message in page.text
+        shown = page.text.replace("\\", "")  # the message is Markdown-escaped ("\\.txt")
+        assert "The corpus is not available" in shown and message in shown
         r = client.post("/api/ask", json={"question": "When was the treaty signed?"})
         assert r.status_code == 503 and message in r.json()["error"]
         health = client.get("/healthz")

@@ -115,6 +115,11 @@ def test_evidence_rank_folds_quotes_and_whitespace():
 def test_evidence_rank_accepts_a_citation_inside_paragraph_evidence():
     paragraph = "First sentence. Second sentence is cited. Third sentence."
     assert M.evidence_rank(["Unrelated.", "Second sentence is cited."], paragraph) == 2
+    # a chunk that straddles the paragraph's end: it counts when its supporting sentence is inside
+    straddling = "Third sentence. Next paragraph starts."
+    assert M.evidence_rank(["Unrelated.", straddling], paragraph) is None
+    assert M.evidence_rank(["Unrelated.", straddling], paragraph, ["Unrelated.", "Third sentence."]) == 2
+    assert M.evidence_rank(["Unrelated.", straddling], paragraph, ["", "Next paragraph starts."]) is None
 
 
 def test_retrieval_scores_by_hand():

@@ -18,7 +18,7 @@ def test_html_and_markdown_are_inert():
 def test_corpus_payload_is_escaped_in_the_chat_message():
     payload = '<img src=x onerror="window.__xss=1">'
     md = to_markdown(_answer(payload, payload + " and more"))
-    assert "<img" not in md and "onerror=&quot;" in md
+    assert "<img" not in md and "&lt;img src=x onerror=" in md
     assert "<mark>" in md  # our own highlight survives
     assert "T &lt;b&gt;" in md
 
