@@ -56,16 +56,21 @@ def make_corpus(folder: Path, chars: int) -> dict:
 
 
 def e2e(target_chunks: int = 20_000, chars_per_chunk: int = 560, rounds: int = 3, fresh: bool = False,
-        root: Path | None = None, onnx_cache_from: Path | None = None, backend: str = "auto") -> dict:
+        root: Path | None = None, onnx_cache_from: Path | None = None, backend: str = "auto",
+        corpus: Path | None = None, embedder=None, questions: list[str] = QUESTIONS) -> dict:
+    """``corpus``/``embedder`` override the generated corpus and the real model (smoke tests)."""
     from qa import QA, load_settings
 
     root = Path(root or cache_root())
-    corpus = root / f"docs-{target_chunks}"
-    index = root / f"docs-{target_chunks}-index-{backend}"
-    info = make_corpus(corpus, target_chunks * chars_per_chunk)
+    if corpus is None:
+        corpus = root / f"docs-{target_chunks}"
+        info = make_corpus(corpus, target_chunks * chars_per_chunk)
+    else:
+        info = {"source": str(corpus), "chars": sum(p.stat().st_size for p in Path(corpus).glob("*.*"))}
+    index = root / f"{Path(corpus).name}-index-{backend}"
     if onnx_cache_from:
         seed_onnx_cache(onnx_cache_from, index)
-    qa = QA(load_settings(corpus_dir=corpus, index_dir=index, embedding_backend=backend))
+    qa = QA(load_settings(corpus_dir=corpus, index_dir=index, embedding_backend=backend), embedder=embedder)
     reasons = qa.stale_reasons()
     cached = not reasons and not fresh
     if cached:
@@ -78,17 +83,17 @@ def e2e(target_chunks: int = 20_000, chars_per_chunk: int = 560, rounds: int = 3
         build_s = round(time.perf_counter() - t0, 1)
     counts = manifest["counts"]
     load_t0 = time.perf_counter()
-    fresh_qa = QA(load_settings(corpus_dir=corpus, index_dir=index, embedding_backend=backend))
+    fresh_qa = QA(load_settings(corpus_dir=corpus, index_dir=index, embedding_backend=backend), embedder=embedder)
     rss0 = rss_mb()
     fresh_qa.warm_up(build_if_needed=False)
     load_s = time.perf_counter() - load_t0
     rss_loaded = rss_mb()
     del qa
-    for q in QUESTIONS[:3]:
+    for q in questions[:3]:
         fresh_qa.ask(q)
     times = []
     for _ in range(rounds):
-        for q in QUESTIONS:
+        for q in questions:
             t = time.perf_counter()
             fresh_qa.ask(q)
             times.append(time.perf_counter() - t)

@@ -29,6 +29,8 @@ FULL = {"questions": None, "rounds": 3, "throughput_texts": 1000, "vector_sizes"
         "bm25_sizes": (10_000, 100_000, 1_000_000), "e2e_chunks": 20_000, "app_runs": 2}
 QUICK = {"questions": 40, "rounds": 2, "throughput_texts": 200, "vector_sizes": (10_000, 100_000),
          "bm25_sizes": (10_000, 100_000), "e2e_chunks": 2_000, "app_runs": 1}
+SMOKE = {**QUICK, "questions": 5, "rounds": 1, "throughput_texts": 20, "vector_sizes": (1_000,), "bm25_sizes": (500,),
+         "e2e_chunks": 100}
 
 
 def say(msg: str) -> None:
@@ -42,9 +44,10 @@ def main(argv=None) -> dict:
     ap.add_argument("--only", help=f"comma-separated subset of: {', '.join(SECTIONS)}")
     ap.add_argument("--skip", help="comma-separated sections to leave out")
     ap.add_argument("--out", type=Path, help="JSON file to write (default benchmarks/results/bench-<time>.json)")
+    ap.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
     ap.add_argument("--fresh-e2e", action="store_true", help="rebuild the e2e corpus index even if cached")
     args = ap.parse_args(argv)
-    cfg = dict(QUICK if args.quick else FULL)
+    cfg = dict(SMOKE if args.smoke else QUICK if args.quick else FULL)
     wanted = [s for s in (args.only.split(",") if args.only else SECTIONS) if s]
     wanted = [s for s in wanted if s not in set((args.skip or "").split(","))]
     unknown = set(wanted) - set(SECTIONS)

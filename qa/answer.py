@@ -105,6 +105,7 @@ def compose(
         window=best.signals["window"],
         entity=best.signals["entity"],
         oov=retrieved.oov,
+        head_oov=retrieved.head_oov,
         agreement=1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
         type_match=best.signals["type_match"] if kind in SPAN_KINDS else 1.0,
     )

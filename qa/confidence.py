@@ -8,6 +8,9 @@ corpus can score higher than a real paraphrase. So the confidence is a logistic 
   window      the same over the best sentence and the one before it
   entity      share of the question's names and numbers found there (1 when it has none)
   oov         share of the question's content terms found nowhere in the corpus
+  head_oov    1 when the question's first content word -- usually what it asks about: "the
+              *population* of Kazakhstan", "the *capital* of Mongolia" -- is found nowhere in the
+              corpus; paraphrases tend to change verbs and adverbs, not the thing asked about
   agreement   1 when the dense and the lexical retriever put the same sentence first
   type_match  1 when the best sentence holds the kind of span the question asks for
               (1 for questions that ask for no particular kind)
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import math
 
-FEATURES = ("dense", "coverage", "window", "entity", "oov", "agreement", "type_match")
+FEATURES = ("dense", "coverage", "window", "entity", "oov", "head_oov", "agreement", "type_match")
 
 
 def features(**values: float) -> dict[str, float]:

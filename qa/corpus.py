@@ -24,9 +24,10 @@ from .types import Document, Section
 log = logging.getLogger(__name__)
 
 SUFFIXES = (".txt", ".md")
-_WIKI_TITLE = re.compile(r"^[ \t]*=(?!=)[ \t]*(?P<t>[^=\n]+?)[ \t]*=[ \t]*$")
-_WIKI_HEAD = re.compile(r"^[ \t]*(?P<eq>={2,6})[ \t]*(?P<t>[^=\n]+?)[ \t]*(?P=eq)[ \t]*$")
-_MD_HEAD = re.compile(r"^(?P<hash>#{1,6})[ \t]+(?P<t>.+?)[ \t#]*$")
+# "\ufeff?": a file saved with a byte-order mark (Windows editors) still has its title found.
+_WIKI_TITLE = re.compile(r"^\ufeff?[ \t]*=(?!=)[ \t]*(?P<t>[^=\n]+?)[ \t]*=[ \t]*$")
+_WIKI_HEAD = re.compile(r"^\ufeff?[ \t]*(?P<eq>={2,6})[ \t]*(?P<t>[^=\n]+?)[ \t]*(?P=eq)[ \t]*$")
+_MD_HEAD = re.compile(r"^\ufeff?(?P<hash>#{1,6})[ \t]+(?P<t>.+?)[ \t#]*$")
 
 
 @dataclass

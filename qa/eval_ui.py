@@ -8,14 +8,13 @@ usable without a browser. A bad file is a readable message in the tab, never a t
 
 from __future__ import annotations
 
-import html
 import logging
 import tempfile
 from pathlib import Path
 
 from .errors import QAError
 from .evaluation import evaluate, read_testset, summary_rows
-from .render import _MD_SPECIAL
+from .render import escape
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +23,6 @@ MAX_UPLOAD_BYTES = 5_000_000
 MAX_QUESTIONS = 1000
 
 FAILURE_COLUMNS = ["id", "reason", "question", "gold", "shown answer", "confidence"]
-
-
-def escape(text: str) -> str:
-    """Inert Markdown: like qa.render.escape, but quotes stay quotes (html.escape(quote=True) plus
-    Markdown-escaping turns ' into a visible "&#x27;"; see the xfail in tests/test_browser.py)."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def _failure_rows(fails: list[dict]) -> list[list]:

@@ -19,12 +19,13 @@ from .conversation import parse_history, rewrite
 from .embedding import Embedder, load_embedder
 from .errors import BadQuestionError, IndexStateError
 from .index import Index, build_index, load_index, stale_reasons
-from .question import analyse
+from .question import QuestionAnalysis, analyse
 from .retrieval import retrieve
 from .types import Answer, Turn
 
 log = logging.getLogger(__name__)
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # terminal colour codes pasted with a question
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # only unpaired ones can occur in a Python str
 #: Earlier turns kept for follow-up rewriting (only the last user/assistant turns are used).
 MAX_HISTORY_TURNS = 20
@@ -47,7 +48,7 @@ def clean_question(question, max_chars: int) -> str:
             f"the question is {len(question):,} characters long; the limit is {max_chars:,} "
             "(QA_MAX_QUESTION_CHARS). Ask a shorter question."
         )
-    question = " ".join(_CONTROL.sub(" ", question).split())
+    question = " ".join(_CONTROL.sub(" ", _ANSI.sub(" ", question)).split())
     if not question:
         raise BadQuestionError("the question is empty; type a question about the corpus")
     return question
@@ -112,16 +113,22 @@ class QA:
                 self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
             self.embedder.warm_up()
 
-    def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None) -> Answer:
-        """Answer ``question`` from the corpus (``history``: earlier turns, for follow-ups)."""
+    def prepare(self, question, history=None) -> tuple[str, str, QuestionAnalysis]:
+        """(clean question, retrieval query, analysis): everything before retrieval."""
         s = self.settings
         question = clean_question(question, s.max_question_chars)
-        top_k = top_k or s.top_k
         turns = clean_history(parse_history(history), 2 * s.max_question_chars)
         query = rewrite(question, turns) if s.history_rewrite else question
+        asked = analyse(question)  # the type comes from the new question only; terms from the query
+        analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span,
+                           own_terms=asked.terms if query != question else None)
+        return question, query, analysis
+
+    def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None) -> Answer:
+        """Answer ``question`` from the corpus (``history``: earlier turns, for follow-ups)."""
+        question, query, analysis = self.prepare(question, history)
         index = self.index
-        asked = analyse(question)  # the type comes from the new question only ...
-        analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span)  # ... terms from the query
         qvec = self.embedder.encode([query])[0]
-        retrieved = retrieve(index, qvec, analysis, s)
-        return compose(index, retrieved, analysis, s, question=question, query=query, top_k=top_k)
+        retrieved = retrieve(index, qvec, analysis, self.settings)
+        return compose(index, retrieved, analysis, self.settings, question=question, query=query,
+                       top_k=top_k or self.settings.top_k)

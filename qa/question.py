@@ -45,6 +45,13 @@ class QuestionAnalysis:
     expected_span: str | None  # date/count/money/person/place/reason/list, or None
     terms: tuple[str, ...]  # stemmed content terms
     entities: tuple[str, ...] = ()  # terms of names and numbers ("Tokayev", "2012", "4th")
+    own_terms: tuple[str, ...] | None = None  # a follow-up's own terms, without the borrowed context
+
+    @property
+    def focus_terms(self) -> tuple[str, ...]:
+        """The terms the answer sentence itself should contain: the question's own words when
+        it has any (a follow-up's borrowed context may sit in a neighbouring sentence)."""
+        return self.own_terms or self.terms
 
 
 def analyse(question: str) -> QuestionAnalysis:

@@ -8,7 +8,9 @@ sentence gets these signals, all in [0, 1]:
   chunk_dense  best cosine of the question and a chunk holding the sentence (context)
   lexical      BM25 of the question over "section + sentence", divided by the best BM25
   coverage     share of the question's content terms found in the sentence or its section
-  window       the same over the previous sentence too ("During this meeting, ..." needs it)
+               (for a follow-up, its own terms: the borrowed topic may sit one sentence back)
+  window       share of all query terms over the previous sentence too ("During this
+               meeting, ..." needs it)
   entity       share of the question's names and numbers found in that window
   type_match   1 when the sentence holds a span of the kind asked for (a date for "when")
                that the question does not already contain
@@ -55,6 +57,7 @@ class Scored:
 class Retrieved:
     ranked: list[Scored]  # best first
     oov: float  # share of the question's content terms that occur nowhere in the corpus
+    head_oov: float  # 1.0 when the question's first content term occurs nowhere in the corpus
     dense_top: int | None  # best sentence by dense score alone
     lexical_top: int | None  # best sentence by BM25 alone
     chunk_scores: dict[int, float] = field(default_factory=dict)
@@ -118,6 +121,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     lex_rank = {i: r for r, i in enumerate(lex_order)}
     weights = settings.fusion_weights
     qset = set(qterms)
+    focus = list(analysis.focus_terms)
     term_cache: dict[int, set[str]] = {}
 
     def sent_terms(j: int) -> set[str]:
@@ -143,7 +147,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
             "dense": max(0.0, dense[i]),
             "chunk_dense": max(0.0, cd),
             "lexical": float(bm25[i]) / max_bm25 if max_bm25 > 0 else 0.0,
-            "coverage": _share(qterms, own),
+            "coverage": _share(focus, own),
             "window": _share(qterms, window),
             "entity": _share(analysis.entities, window) if analysis.entities else 1.0,
             "type_match": type_match(sent.text, analysis.expected_span, qwords),
@@ -158,9 +162,11 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     ranked.sort(key=lambda s: (-s.score, s.sentence))
 
     oov = sum(1 for t in set(qterms) if not index.lexical.knows(t)) / len(set(qterms)) if qterms else 1.0
+    head = next(iter(analysis.focus_terms), None)
     return Retrieved(
         ranked=ranked,
         oov=oov,
+        head_oov=1.0 if head is not None and not index.lexical.knows(head) else 0.0,
         dense_top=next(iter(dense_rank), None),
         lexical_top=lex_order[0] if lex_order else None,
         chunk_scores=chunk_dense,
