@@ -47,10 +47,8 @@ GRID = [round(i / 100, 2) for i in range(101)]
 
 
 def derive(qa, **overrides):
-    """A QA with some settings changed, sharing ``qa``'s loaded embedder (the index is re-read)."""
-    from .pipeline import QA
-
-    other = QA(qa.settings.replace(**overrides), embedder=qa.embedder)
+    """A QA with some settings changed, sharing ``qa``'s model and loaded index."""
+    other = qa.with_settings(**overrides)
     other.warm_up(build_if_needed=False)
     return other
 

@@ -64,6 +64,7 @@ class Settings:
     allowed_origins: str = ""
     api_key: str = field(default="", repr=False)  # when set, POST /api/ask needs "Authorization: Bearer KEY" or "X-API-Key: KEY"
     max_request_bytes: int = 65536  # larger request bodies to /api/* are refused with 413
+    evaluate_tab: bool = True  # show the web app's Evaluate tab (anyone who can open the app can run evaluations)
     build_lock_timeout: float = 600.0  # seconds `qa build` waits for another build of the same index folder, then fails
 
     @property

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import unicodedata
 from dataclasses import replace
 
 from .answer import compose
@@ -48,7 +49,10 @@ def clean_question(question, max_chars: int) -> str:
             f"the question is {len(question):,} characters long; the limit is {max_chars:,} "
             "(QA_MAX_QUESTION_CHARS). Ask a shorter question."
         )
-    question = " ".join(_CONTROL.sub(" ", _ANSI.sub(" ", question)).split())
+    # NFKC: fullwidth "Ｗｈｅｎ" and ligatures become the letters the model and the index know
+    # (the few characters that expand a lot under NFKC cannot make the text more than 4x the limit).
+    question = unicodedata.normalize("NFKC", _ANSI.sub(" ", question))[: 4 * max_chars]
+    question = " ".join(_CONTROL.sub(" ", question).split())
     if not question:
         raise BadQuestionError("the question is empty; type a question about the corpus")
     return question
@@ -112,6 +116,19 @@ class QA:
                 build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
                 self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
             self.embedder.warm_up()
+
+    #: Settings that change what is in the index; the others only change how it is searched.
+    INDEX_SETTINGS = ("corpus_dir", "index_dir", "chunk_chars", "chunk_overlap", "context_prefix", "embedding_backend")
+
+    def with_settings(self, **overrides) -> "QA":
+        """A QA with some settings changed, sharing this one's model and, when no index setting
+        changed, its loaded index (cheap; used by evaluation sweeps and ablations)."""
+        other = QA(self.settings.replace(**overrides), embedder=self._embedder)
+        if self._index is not None and all(
+            getattr(other.settings, k) == getattr(self.settings, k) for k in self.INDEX_SETTINGS
+        ):
+            other._index = self._index
+        return other
 
     def prepare(self, question, history=None) -> tuple[str, str, QuestionAnalysis]:
         """(clean question, retrieval query, analysis): everything before retrieval."""

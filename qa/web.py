@@ -107,10 +107,11 @@ def create_demo(qa: QA):
                 cache_examples=False,
                 api_name="ask",
             )
-        with gr.Tab("Evaluate"):
-            from .eval_ui import evaluate_tab  # the evaluation feature (docs/evaluation.md)
+        if qa.settings.evaluate_tab:  # QA_EVALUATE_TAB=0 hides it on a public deployment
+            with gr.Tab("Evaluate"):
+                from .eval_ui import evaluate_tab  # the evaluation feature (docs/evaluation.md)
 
-            evaluate_tab(qa)
+                evaluate_tab(qa)
     return demo
 
 

@@ -52,7 +52,7 @@ def main(paths):
         settings = base.replace(abstain_threshold=0.0, **overrides)
         if "context_prefix" in overrides:  # needs its own index
             settings = settings.replace(index_dir=tmp / "index")
-        qa = QA(settings, embedder=first.embedder)
+        qa = first.with_settings(**{k: getattr(settings, k) for k in ("abstain_threshold", "index_dir", *overrides)})
         qa.warm_up()
         cells = []
         for ts in sets:

@@ -94,3 +94,10 @@ def test_bad_questions_are_named(bad, message):
 
 def test_control_characters_are_removed():
     assert clean_question("When\x00 was\x1b it?\r\n", 100) == "When was it?"
+
+
+def test_with_settings_shares_the_index_unless_it_must_not(qa):
+    cheaper = qa.with_settings(top_k=2, fusion="rrf")
+    assert cheaper.index is qa.index and cheaper.settings.fusion == "rrf"
+    other = qa.with_settings(chunk_chars=300)
+    assert other._index is None  # a different chunking needs its own index
