@@ -25,7 +25,7 @@ from . import common
 from .common import table
 
 SECTIONS = ("latency", "throughput", "backends", "startup", "scale", "bm25", "e2e", "peers")
-FULL = {"questions": None, "rounds": 3, "throughput_texts": 1000, "vector_sizes": (10_000, 100_000, 1_000_000),
+FULL = {"questions": None, "rounds": 2, "throughput_texts": 300, "vector_sizes": (10_000, 100_000, 1_000_000),
         "bm25_sizes": (10_000, 100_000, 1_000_000), "e2e_chunks": 20_000, "app_runs": 2}
 QUICK = {"questions": 40, "rounds": 2, "throughput_texts": 200, "vector_sizes": (10_000, 100_000),
          "bm25_sizes": (10_000, 100_000), "e2e_chunks": 2_000, "app_runs": 1}
@@ -45,6 +45,8 @@ def main(argv=None) -> dict:
     ap.add_argument("--skip", help="comma-separated sections to leave out")
     ap.add_argument("--out", type=Path, help="JSON file to write (default benchmarks/results/bench-<time>.json)")
     ap.add_argument("--smoke", action="store_true", help=argparse.SUPPRESS)  # tiny sizes, for tests
+    ap.add_argument("--e2e-backend", default="auto", choices=("auto", "onnx", "onnx-int8", "torch"),
+                    help="embedding backend of the e2e corpus build (int8 embeds ~2-3x faster on long texts)")
     ap.add_argument("--fresh-e2e", action="store_true", help="rebuild the e2e corpus index even if cached")
     args = ap.parse_args(argv)
     cfg = dict(SMOKE if args.smoke else QUICK if args.quick else FULL)
@@ -65,6 +67,7 @@ def main(argv=None) -> dict:
     out_tables: list[str] = []
     with tempfile.TemporaryDirectory(prefix="qa-bench-") as tmp:
         work = Path(tmp)
+        results["settings_file"] = freeze_settings(work)
         ctx = Context(work, cfg, args)
         for name in wanted:
             say(f"== {name} ==")
@@ -87,6 +90,23 @@ def main(argv=None) -> dict:
     out.write_text(json.dumps(results, indent=2, default=str))
     say(f"wrote {out} ({results['total_seconds']} s)")
     return results
+
+
+def freeze_settings(work: Path) -> str | None:
+    """Copy qa.toml (the calibrated weights users get) into the work folder and point QA_CONFIG at
+    the copy, so every QA in this run and in its child processes uses the same settings even if
+    someone recalibrates meanwhile."""
+    import os
+    import shutil
+
+    from qa.config import config_path
+
+    src = config_path()
+    dst = work / "qa.toml"
+    if src.is_file():
+        shutil.copyfile(src, dst)
+    os.environ["QA_CONFIG"] = str(dst)
+    return str(src) if src.is_file() else None
 
 
 class Context:
@@ -157,7 +177,11 @@ class Context:
         from .e2e import e2e
 
         self.qa()
-        return e2e(self.cfg["e2e_chunks"], fresh=self.args.fresh_e2e, onnx_cache_from=self.work / "index-auto")
+        if self.args.e2e_backend == "onnx-int8":
+            self.qa("onnx-int8")  # exports the int8 model into index-onnx-int8/onnx
+            common.seed_onnx_cache(self.work / "index-onnx-int8", self.work / "index-auto")
+        return e2e(self.cfg["e2e_chunks"], fresh=self.args.fresh_e2e, onnx_cache_from=self.work / "index-auto",
+                   backend=self.args.e2e_backend)
 
     def peers(self):
         from .peers import compare

@@ -15,6 +15,7 @@ Rules (each has a test):
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -125,6 +126,11 @@ def split_sentences(doc: Document, settings: ChunkSettings | None = None) -> lis
 def chunk_sentences(doc: Document, sentences: list[Sentence], settings: ChunkSettings) -> list[Chunk]:
     """Pack consecutive sentences of the same section into chunks (see module docstring)."""
     chunks: list[Chunk] = []
+    # Which section each sentence is in, by position: two sections may share a title (a preamble
+    # and the body after "= Title =" are both ""; "==Notes==" twice), and a chunk must not run
+    # across the heading between them.
+    starts = [sec.start for sec in doc.sections]
+    where = [bisect.bisect_right(starts, s.start) - 1 for s in sentences]
     i = 0
     n = len(sentences)
     while i < n:
@@ -132,13 +138,13 @@ def chunk_sentences(doc: Document, sentences: list[Sentence], settings: ChunkSet
         j = i + 1
         while (
             j < n
-            and sentences[j].section == section
+            and where[j] == where[i]
             and sentences[j].end - sentences[i].start <= settings.target_chars
         ):
             j += 1
         s, e = sentences[i].start, sentences[j - 1].end
         chunks.append(Chunk(doc.id, section, s, e, doc.text[s:e]))
-        if j >= n or sentences[j].section != section:
+        if j >= n or where[j] != where[i]:
             i = j
         else:
             i = max(i + 1, j - settings.overlap)  # always advance, overlap or not

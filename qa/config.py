@@ -66,6 +66,11 @@ class Settings:
     max_request_bytes: int = 65536  # larger request bodies to /api/* are refused with 413
     evaluate_tab: bool = True  # show the web app's Evaluate tab (anyone who can open the app can run evaluations)
     build_lock_timeout: float = 600.0  # seconds `qa build` waits for another build of the same index folder, then fails
+    # Questions answered at the same time by one server (Gradio queue workers for the chat, worker
+    # threads for POST /api/ask). Answering only reads shared state, so this is safe; see docs/robustness.md.
+    concurrency: int = 4
+    queue_size: int = 256  # chat questions waiting beyond this are refused ("queue is full") instead of piling up
+    chat_sessions: int = 1000  # chat sessions whose state the server keeps (~70 kB each); the least recently used go first
 
     @property
     def chunking(self) -> ChunkSettings:
@@ -128,6 +133,9 @@ def load_settings(**overrides) -> Settings:
 
 
 def validate(s: Settings) -> None:
+    if s.concurrency < 1 or s.queue_size < 1 or s.chat_sessions < 1:
+        raise QAError(f"concurrency={s.concurrency}, queue_size={s.queue_size}, chat_sessions={s.chat_sessions}: "
+                      "use whole numbers of at least 1")
     if s.fusion not in {"weighted", "rrf"}:
         raise QAError(f"fusion={s.fusion!r}: use 'weighted' or 'rrf'")
     if s.embedding_backend not in {"auto", "onnx", "onnx-int8", "torch"}:

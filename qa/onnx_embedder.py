@@ -178,12 +178,21 @@ def _quantize(fp32: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    root = logging.getLogger()
+    hint = _DropPreprocessHint()
+    root.addFilter(hint)  # quantize_dynamic logs a "consider pre-processing" hint on the root logger
     try:
         quantize_dynamic(str(fp32), str(tmp), weight_type=getattr(QuantType, INT8_RECIPE["weight_type"]),
                          per_channel=INT8_RECIPE["per_channel"])
         os.replace(tmp, target)
     finally:
+        root.removeFilter(hint)
         tmp.unlink(missing_ok=True)
+
+
+class _DropPreprocessHint(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "pre-processing before quantization" not in record.getMessage()
 
 
 def ensure_onnx_model(source: Path, cache_dir: Path, quantize: bool = False, lock_timeout: float = 900.0) -> tuple[Path, dict]:
@@ -317,8 +326,14 @@ class OnnxEmbedder:
             force_offline()  # before anything from the Hugging Face stack is imported
             source = Path(self._path or model_path())
             model_file, meta = ensure_onnx_model(source, self._cache_dir, quantize=self.quantize)
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
+            try:
+                import onnxruntime as ort
+                from tokenizers import Tokenizer
+            except ImportError as e:
+                raise ModelUnavailableError(
+                    f"the ONNX backend cannot load ({e}); reinstall onnxruntime and tokenizers or set "
+                    "QA_EMBEDDING_BACKEND=torch"
+                ) from None
 
             tokenizer = Tokenizer.from_file(str(source / "tokenizer.json"))
             tokenizer.enable_truncation(max_length=_max_seq_length(source))

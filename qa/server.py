@@ -296,6 +296,7 @@ def create_app(qa: QA, settings: Settings | None = None):
                      headers={"WWW-Authenticate": "Bearer"})
 
     err = {"model": ErrorOut}
+    answer_slots = threading.BoundedSemaphore(settings.concurrency)
 
     @app.post(
         "/api/ask",
@@ -316,7 +317,8 @@ def create_app(qa: QA, settings: Settings | None = None):
         the evidence is too weak, `abstained` is true and the citations are the closest passages."""
         history = [t.model_dump() for t in req.history or []]
         try:
-            answer = qa.ask(req.question, history=history, top_k=req.top_k)
+            with answer_slots:  # at most `concurrency` at once: more only thrash 2 cores (docs/robustness.md)
+                answer = qa.ask(req.question, history=history, top_k=req.top_k)
         except BadQuestionError as e:
             return error(400, "bad_question", str(e))
         except QAError as e:
@@ -354,7 +356,9 @@ def create_app(qa: QA, settings: Settings | None = None):
                        allow_credentials=False, max_age=600)
     app.add_middleware(SecurityHeaders, csp=frame_ancestors(origins))
 
-    demo = create_demo(qa).queue()
+    # Gradio answers one event at a time unless told otherwise; answering is read-only and thread-safe.
+    demo = create_demo(qa).queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
+    demo.state_session_capacity = settings.chat_sessions  # bounds memory: Gradio keeps 10,000 sessions by default
     return gr.mount_gradio_app(app, demo, path="/", server_name=settings.host, server_port=settings.port,
                                show_error=False, ssr_mode=False)
 
@@ -371,7 +375,10 @@ def _version() -> str:
 
 def bind(host: str, port: int) -> socket.socket:
     """A listening socket; ``port=0`` picks a free one (read it from ``sock.getsockname()``)."""
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY on accepted connections only for
+    # sockets that say they are TCP, and without it every keep-alive request waited ~40 ms (Nagle +
+    # delayed ACK) -- see docs/robustness.md.
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

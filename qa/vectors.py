@@ -10,7 +10,7 @@ small corpus is hopeless for a big one and the other way round:
   call). Graph search ~0.5 ms, recall@10 ~0.99; it stores the full vectors (+~256 B/vector of
   graph), so ``reconstruct`` is exact. Building is the slow part (~1-3k vectors/s on 2 cores).
 - beyond: ``IndexIVFScalarQuantizer`` (~2*sqrt(n) lists, exact coarse quantiser, 8-bit codes,
-  nprobe=32). 4x less memory than float vectors (a chunk gives ~3 vectors here: its sentences
+  nprobe=32). 4x less memory than float vectors (a chunk gives ~4 vectors here: its sentences
   and itself); building is k-means on a sample plus one assignment pass, minutes faster than
   HNSW at 1M; search ~1-3 ms, recall@10 ~0.97; ``reconstruct`` (kept working by a direct map)
   returns the dequantised vector (error < 1e-2 per component).
@@ -36,6 +36,12 @@ HNSW_M = 32
 HNSW_EF_CONSTRUCTION = 40
 HNSW_EF_SEARCH = 128
 IVF_NPROBE = 32
+#: OpenMP threads for one query. FAISS splits a single query's scan over its threads; on 2 busy
+#: cores the thread hand-off costs far more than it saves (flat 10k vectors: 1.3 ms with 1 thread,
+#: 30 ms with 2, measured under load). Concurrent requests parallelise across threads instead.
+#: The setting is per calling thread (an OpenMP ICV) and restored after the call, so builds keep
+#: all cores.
+SEARCH_THREADS = 1
 IVF_TRAIN_PER_LIST = 40  # k-means sample: this many vectors per list (faiss wants >= 39)
 KINDS = ("flat", "hnsw", "ivf-sq8")
 
@@ -145,13 +151,19 @@ class VectorIndex:
         return None
 
     def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        faiss = _faiss()
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         k = max(1, min(k, self.size))
         params = self._params(k)
-        if params is None:
-            scores, ids = self._index.search(q, k)
-        else:
-            scores, ids = self._index.search(q, k, params=params)
+        before = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(SEARCH_THREADS)
+        try:
+            if params is None:
+                scores, ids = self._index.search(q, k)
+            else:
+                scores, ids = self._index.search(q, k, params=params)
+        finally:
+            faiss.omp_set_num_threads(before)
         return scores[0], ids[0]
 
     def search_batch(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:

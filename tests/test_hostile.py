@@ -4,7 +4,7 @@ real server on 127.0.0.1 (httpx + gradio_client).
 
 The corpus is hostile too: HTML/JS and Markdown payloads, right-to-left, CJK and emoji text, a file
 that is not UTF-8, a binary file, a NUL after the first 8 kB, a file name that is an HTML tag and a
-25 kB line without punctuation. Each input gets a clear error or a safe answer (the contract
+10 kB line without punctuation. Each input gets a clear error or a safe answer (the contract
 holds, no script survives rendering) within a time bound; nothing crashes.
 """
 
@@ -88,9 +88,9 @@ def make_hostile_corpus(folder: Path) -> Path:
     (folder / "emoji.txt").write_text(EMOJI_DOC, encoding="utf-8")
     (folder / "shell.txt").write_text(SHELL_DOC, encoding="utf-8")
     (folder / "crlf-bom.txt").write_bytes("\ufeff= Windows File =\r\n\r\nThis file uses CRLF line ends and a BOM.\r\n".encode())
-    (folder / "late-nul.txt").write_bytes(b"= Late Nul =\n\n" + b"filler text, " * 700 + b"\n\nA NUL \x00 hides here.\n")
+    (folder / "late-nul.txt").write_bytes(b"= Late Nul =\n\n" + b" " * 8200 + b"\n\nA NUL \x00 hides here.\n")
     (folder / "<img src=x onerror=alert('name')>.md").write_text("Named by a tag. The file name is a payload.\n")
-    (folder / "blob.txt").write_text("= Blob =\n\n" + " ".join(f"word{i}" for i in range(3000)), encoding="utf-8")
+    (folder / "blob.txt").write_text("= Blob =\n\n" + " ".join(f"word{i}" for i in range(1200)), encoding="utf-8")
     (folder / "latin1.txt").write_bytes("= Café =\n\nLe café est très bon.\n".encode("latin-1"))  # not UTF-8
     (folder / "binary.txt").write_bytes(bytes(range(256)) * 20)  # NUL bytes: binary
     (folder / "image.md").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + os.urandom(2000))
