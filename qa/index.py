@@ -23,7 +23,7 @@ import re
 import shutil
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
@@ -35,6 +35,7 @@ from .corpus import Corpus, corpus_files, load_corpus
 from .embedding import Embedder
 from .errors import CorpusError, IndexStateError
 from .lexical import LexicalIndex
+from .text import terms
 from .types import Chunk, Document, Section, Sentence
 from .vectors import VectorIndex
 
@@ -97,6 +98,18 @@ class Index:
     sentence_vectors: VectorIndex
     chunk_vectors: VectorIndex
     lexical: LexicalIndex  # over "section + sentence"
+    # Term sets per sentence, filled on first use and shared by all questions (a racing thread
+    # at worst computes the same value twice), so retrieval does not re-tokenise per question.
+    _terms: dict = field(default_factory=dict, repr=False)
+
+    def sentence_terms(self, i: int, with_section: bool = True) -> frozenset[str]:
+        key = (i, with_section)
+        got = self._terms.get(key)
+        if got is None:
+            s = self.sentences[i]
+            got = frozenset(terms(f"{s.section} {s.text}" if with_section else s.text))
+            self._terms[key] = got
+        return got
 
     @property
     def vocab(self) -> frozenset[str]:

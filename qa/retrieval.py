@@ -109,7 +109,12 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     chunk_dense = {int(i): float(s) for s, i in zip(c_scores, c_ids) if i >= 0}
 
     bm25 = index.lexical.scores(qterms)
-    lex_order = [int(i) for i in np.argsort(-bm25, kind="stable")[:k] if bm25[i] > 0]
+    if len(bm25) > k:  # partial sort: O(n) instead of sorting every sentence
+        top = np.argpartition(-bm25, k - 1)[:k]
+        top = top[np.lexsort((top, -bm25[top]))]
+    else:
+        top = np.argsort(-bm25, kind="stable")
+    lex_order = [int(i) for i in top[:k] if bm25[i] > 0]
 
     cands: dict[int, None] = dict.fromkeys(list(dense) + lex_order)
     for ci in list(chunk_dense)[:5]:  # sentences of the best chunks, for context-only matches
@@ -122,13 +127,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     weights = settings.fusion_weights
     qset = set(qterms)
     focus = list(analysis.focus_terms)
-    term_cache: dict[int, set[str]] = {}
-
-    def sent_terms(j: int) -> set[str]:
-        if j not in term_cache:
-            s = index.sentences[j]
-            term_cache[j] = set(terms(f"{s.section} {s.text}"))
-        return term_cache[j]
+    sent_terms = index.sentence_terms
 
     ranked = []
     for i in cands:
@@ -151,7 +150,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
             "window": _share(qterms, window),
             "entity": _share(analysis.entities, window) if analysis.entities else 1.0,
             "type_match": type_match(sent.text, analysis.expected_span, qwords),
-            "novelty": _novelty(set(terms(sent.text)), qset),
+            "novelty": _novelty(sent_terms(i, with_section=False), qset),
             "cue": _cue(index, i, analysis.qtype),
         }
         if settings.fusion == "rrf":
