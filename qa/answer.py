@@ -22,6 +22,16 @@ ABSTAIN_MESSAGE = "The corpus does not say. The closest passages are listed belo
 NO_TERMS_MESSAGE = "The question has no words to search for; ask about a person, a place, a date or a topic."
 
 
+def _same_section(index: Index, a: int, b: int) -> bool:
+    """Whether sentences ``a`` and ``b`` sit in the same section (not merely two sections with
+    the same title): no heading lies between them."""
+    sa, sb = index.sentences[a], index.sentences[b]
+    if sa.doc_id != sb.doc_id:
+        return False
+    lo, hi = min(sa.start, sb.start), max(sa.start, sb.start)
+    return not any(lo < sec.start <= hi for sec in index.documents[sa.doc_id].sections)
+
+
 def _list_region(index: Index, i: int) -> tuple[int, int] | None:
     """The contiguous list that sentence ``i`` belongs to or introduces (``...:`` + items)."""
     sents = index.sentences
@@ -29,15 +39,13 @@ def _list_region(index: Index, i: int) -> tuple[int, int] | None:
     if s.is_list_item:
         first = last = i
     elif s.text.rstrip().endswith(":") and i + 1 < len(sents) and sents[i + 1].is_list_item \
-            and sents[i + 1].doc_id == s.doc_id:
+            and _same_section(index, i, i + 1):
         first = last = i + 1
     else:
         return None
-    while first - 1 >= 0 and sents[first - 1].is_list_item and sents[first - 1].doc_id == s.doc_id \
-            and sents[first - 1].section == s.section:
+    while first - 1 >= 0 and sents[first - 1].is_list_item and _same_section(index, first - 1, first):
         first -= 1
-    while last + 1 < len(sents) and sents[last + 1].is_list_item and sents[last + 1].doc_id == s.doc_id \
-            and sents[last + 1].section == s.section:
+    while last + 1 < len(sents) and sents[last + 1].is_list_item and _same_section(index, last, last + 1):
         last += 1
     return first, last
 

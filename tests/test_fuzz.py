@@ -264,9 +264,6 @@ def test_composer_contract_for_any_corpus_and_question(docs, questions, threshol
             assert "<script" not in md and "](javascript" not in md
 
 
-@pytest.mark.xfail(strict=True, reason="qa/answer.py _list_region joins list items of neighbouring sections that "
-                                       "share a title, so the answer runs across the heading between them "
-                                       "(found by the composer property above; owner: qa/answer.py)")
 def test_list_answer_never_spans_a_heading(tmp_path):
     corpus = tmp_path / "corpus"
     corpus.mkdir()
