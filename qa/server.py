@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/api/"
+#: Gradio's event routes (mounted at "/"): what the browser and gradio_client post questions to.
+GRADIO_EVENT_PREFIXES = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")
 #: Origins allowed when ``allowed_origins`` is empty: this machine, any port, http or https.
 LOCAL_ORIGINS = (
     "http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*",
@@ -103,7 +105,7 @@ def frame_ancestors(origins: list[str]) -> str:
 class BodyLimit:
     """Refuse request bodies over ``max_bytes`` under ``prefix`` with 413, before the app reads them."""
 
-    def __init__(self, app, max_bytes: int, prefix: str = API_PREFIX):
+    def __init__(self, app, max_bytes: int, prefix: str | tuple[str, ...] = API_PREFIX):
         self.app, self.max_bytes, self.prefix = app, max_bytes, prefix
 
     async def __call__(self, scope, receive, send):
@@ -351,6 +353,11 @@ def create_app(qa: QA, settings: Settings | None = None):
 
     # Middleware: the last added runs first. CORS is ours, so Gradio adds none of its own.
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
+    # The chat's own HTTP routes read whole bodies too (a 20 MB message was read, then refused):
+    # cap them, generously, since a browser sends the conversation so far with each message.
+    # Not /gradio_api/upload (files for the Evaluate tab).
+    app.add_middleware(BodyLimit, max_bytes=max(1 << 20, 16 * settings.max_request_bytes),
+                       prefix=GRADIO_EVENT_PREFIXES)
     cors = {"allow_origins": ["*"]} if origins == ["*"] else {"allow_origin_regex": origin_regex(origins)}
     app.add_middleware(CORSMiddleware, **cors, allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
                        allow_credentials=False, max_age=600)

@@ -476,6 +476,13 @@ def test_real_server_smoke(hostile):
                 assert r.status_code in (200, 400, 413), (case.id, r.status_code, r.text[:200])
             r = http.post("/api/ask", content=b"x" * 10_000_000, headers={"content-type": "application/json"})
             assert r.status_code == 413
+            # The chat's own routes are capped too (generously: browsers send the conversation).
+            big = json.dumps({"data": ["x" * 10_000_000]})
+            for path in ("/gradio_api/call/ask", "/gradio_api/queue/join"):
+                r = http.post(path, content=big, headers={"content-type": "application/json"})
+                assert r.status_code == 413 and r.json()["code"] == "too_large", (path, r.text[:200])
+            r = http.post("/gradio_api/call/ask", json={"data": ["When was the treaty signed? " + "x" * 200_000]})
+            assert r.status_code == 200 and r.json()["event_id"]
             ok = http.post("/api/ask", json={"question": "When was the treaty signed?"})
             assert ok.status_code == 200 and "1999" in ok.json()["answer"]
         client = Client(url + "/", verbose=False, analytics_enabled=False, download_files=False)
