@@ -138,8 +138,8 @@ def test_chat_and_api_answer_concurrently_as_configured(fake_qa, concurrency):
     assert slow.peak == min(4, concurrency), (slow.peak, api_seconds)
     if concurrency == 1:  # Gradio's default: one at a time
         assert chat_seconds >= 4 * slow.delay and api_seconds >= 4 * slow.delay
-    else:  # overlapped
-        assert chat_seconds < 3 * slow.delay and api_seconds < 3 * slow.delay, (chat_seconds, api_seconds)
+    # With concurrency 4 the peak of 4 simultaneous answers above is the proof of overlap; a wall-time
+    # upper bound flaked on a loaded machine (timing belongs in the `bench` load test).
 
 
 def test_keep_alive_requests_do_not_wait_for_delayed_acks(fake_qa):
