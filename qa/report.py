@@ -229,14 +229,19 @@ def plot_hit_curve(metrics: dict, path: Path) -> Path:
 # Reading, comparing, gating
 
 
+def _read_json(path: Path, what: str, invalid: str):
+    """JSON from ``path``; QAError "<what> <path> does not exist" or "<path> <invalid> (why)"."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise QAError(f"{what} {path} does not exist") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise QAError(f"{path} {invalid} ({e})") from None
+
+
 def load_report(path: str | Path) -> dict:
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise QAError(f"report {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise QAError(f"{path} is not a readable report.json ({e})") from None
+    data = _read_json(path, "report", "is not a readable report.json")
     if not isinstance(data, dict) or "records" not in data or "metrics" not in data:
         raise QAError(f"{path} is not a report.json written by `qa eval` (no 'metrics'/'records')")
     return data
@@ -307,12 +312,7 @@ def compare_text(diff: dict, name_a: str = "A", name_b: str = "B") -> str:
 def load_floors(path: str | Path) -> dict:
     """``{"min": {metric: floor}, "max": {metric: ceiling}}`` (other keys, e.g. "_note", ignored)."""
     path = Path(path)
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise QAError(f"floors file {path} does not exist") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise QAError(f"{path} is not valid JSON ({e})") from None
+    data = _read_json(path, "floors file", "is not valid JSON")
     if not isinstance(data, dict) or not any(k in data for k in ("min", "max")):
         raise QAError(f'{path}: expected {{"min": {{metric: floor}}, "max": {{metric: ceiling}}}}')
     for side in ("min", "max"):

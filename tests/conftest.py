@@ -95,6 +95,16 @@ def tiny_settings(tiny_corpus, tmp_path):
     return load_settings(corpus_dir=tiny_corpus, index_dir=tmp_path / "index")
 
 
+@pytest.fixture
+def tiny_qa(tiny_settings, fake_embedder):
+    """A warmed-up QA over the tiny corpus with the fake embedder that never abstains."""
+    from qa.pipeline import QA
+
+    qa = QA(tiny_settings.replace(abstain_threshold=0.0), embedder=fake_embedder)
+    qa.warm_up()
+    return qa
+
+
 @pytest.fixture(scope="session")
 def real_index_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("real-index")

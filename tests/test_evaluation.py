@@ -116,13 +116,6 @@ def test_missing_file_and_folder(tmp_path):
 # ---- running on a tiny corpus -----------------------------------------------------------------
 
 
-@pytest.fixture
-def tiny_qa(tiny_settings, fake_embedder):
-    qa = QA(tiny_settings.replace(abstain_threshold=0.0), embedder=fake_embedder)
-    qa.warm_up()
-    return qa
-
-
 def test_run_uses_the_chat_entry_point(tiny_qa, monkeypatch):
     calls = []
     real_ask = tiny_qa.ask

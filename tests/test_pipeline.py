@@ -7,10 +7,8 @@ from qa.pipeline import QA, clean_question
 
 
 @pytest.fixture
-def qa(tiny_settings, fake_embedder):
-    q = QA(tiny_settings.replace(abstain_threshold=0.0), embedder=fake_embedder)
-    q.warm_up()
-    return q
+def qa(tiny_qa):  # conftest's tiny_qa under a shorter name
+    return tiny_qa
 
 
 def check_contract(d, corpus_dir):
