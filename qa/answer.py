@@ -14,7 +14,7 @@ from .index import Index
 from .question import QuestionAnalysis
 from .retrieval import Retrieved
 from .spans import best_span
-from .text import prefix_match, terms
+from .text import prefix_match
 from .types import Answer, Citation
 
 SPAN_KINDS = {"date", "money", "count", "person", "place"}
@@ -102,10 +102,7 @@ def compose(
 
     # Confidence from several signals (qa/confidence.py); coverage is judged on the chunk
     # around the best sentence, so a fact split over two sentences still counts as covered.
-    chunk_terms: set[str] = set(terms(doc.title))
-    for ci in index.sentence_chunks[best.sentence]:
-        c = index.chunks[ci]
-        chunk_terms |= set(terms(f"{c.section} {c.text}"))
+    chunk_terms = frozenset().union(*(index.chunk_terms(ci) for ci in index.sentence_chunks[best.sentence]))
     qset = set(analysis.terms)
     feats = features(
         dense=best.signals["dense"],

@@ -35,7 +35,8 @@ from .corpus import Corpus, corpus_files, load_corpus
 from .embedding import Embedder
 from .errors import CorpusError, IndexStateError
 from .lexical import LexicalIndex
-from .text import terms
+from .spans import find_spans
+from .text import terms, words
 from .types import Chunk, Document, Section, Sentence
 from .vectors import VectorIndex
 
@@ -101,6 +102,7 @@ class Index:
     # Term sets per sentence, filled on first use and shared by all questions (a racing thread
     # at worst computes the same value twice), so retrieval does not re-tokenise per question.
     _terms: dict = field(default_factory=dict, repr=False)
+    _spans: dict = field(default_factory=dict, repr=False)
 
     def sentence_terms(self, i: int, with_section: bool = True) -> frozenset[str]:
         key = (i, with_section)
@@ -109,6 +111,27 @@ class Index:
             s = self.sentences[i]
             got = frozenset(terms(f"{s.section} {s.text}" if with_section else s.text))
             self._terms[key] = got
+        return got
+
+    def chunk_terms(self, ci: int) -> frozenset[str]:
+        """Terms of chunk ``ci`` with its section and its document's title, cached likewise."""
+        key = ("chunk", ci)
+        got = self._terms.get(key)
+        if got is None:
+            c = self.chunks[ci]
+            got = frozenset(terms(f"{self.documents[c.doc_id].title} {c.section} {c.text}"))
+            self._terms[key] = got
+        return got
+
+    def span_words(self, i: int, kind: str) -> tuple[frozenset[str], ...]:
+        """The words of each span of ``kind`` (qa/spans.py) in sentence ``i``, cached like the
+        term sets: the spans of a sentence do not depend on the question."""
+        key = (i, kind)
+        got = self._spans.get(key)
+        if got is None:
+            text = self.sentences[i].text
+            got = tuple(frozenset(words(text[s.start:s.end])) for s in find_spans(text, kind))
+            self._spans[key] = got
         return got
 
     @property

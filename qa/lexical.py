@@ -20,17 +20,25 @@ class LexicalIndex:
         self.vocab = frozenset(t for t in retriever.vocab_dict if t)
         self._sorted = sorted(self.vocab)
 
+    def matches(self, term: str) -> frozenset[str]:
+        """The corpus terms that ``term`` matches under ``qa.text.prefix_match``: itself, its
+        prefixes of 5+ characters and, for 5+ characters, the terms it is a prefix of
+        ("kazakh" -> {"kazakh", "kazakhstan"}). The relation is symmetric, so a text's terms
+        match ``term`` exactly when they meet this set -- one C-level set operation instead
+        of a prefix scan per text."""
+        found = {term} if term in self.vocab else set()
+        if len(term) >= 5:
+            found.update(term[:n] for n in range(5, len(term)) if term[:n] in self.vocab)
+            i = bisect.bisect_left(self._sorted, term)
+            while i < len(self._sorted) and self._sorted[i].startswith(term):
+                found.add(self._sorted[i])
+                i += 1
+        return frozenset(found)
+
     def knows(self, term: str) -> bool:
         """Whether ``term`` occurs in the corpus, allowing the prefix forms of
         ``qa.text.prefix_match`` ("kazakh" is known because "kazakhstan" is)."""
-        if term in self.vocab:
-            return True
-        if len(term) < 5:
-            return False
-        if any(term[:n] in self.vocab for n in range(5, len(term))):
-            return True
-        i = bisect.bisect_left(self._sorted, term)
-        return i < len(self._sorted) and self._sorted[i].startswith(term)
+        return bool(self.matches(term))
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":

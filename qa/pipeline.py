@@ -137,8 +137,10 @@ class QA:
         turns = clean_history(parse_history(history), 2 * s.max_question_chars)
         query = rewrite(question, turns) if s.history_rewrite else question
         asked = analyse(question)  # the type comes from the new question only; terms from the query
+        if query == question:
+            return question, query, asked
         analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span,
-                           own_terms=asked.terms if query != question else None)
+                           own_terms=asked.terms)
         return question, query, analysis
 
     def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None) -> Answer:

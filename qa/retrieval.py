@@ -35,8 +35,7 @@ import numpy as np
 from .config import Settings
 from .index import Index
 from .question import QuestionAnalysis
-from .spans import find_spans
-from .text import fold, prefix_match, terms, words
+from .text import fold, words
 
 SIGNALS = ("dense", "chunk_dense", "lexical", "coverage", "window", "entity", "type_match", "novelty", "cue")
 _REASON = re.compile(
@@ -63,28 +62,17 @@ class Retrieved:
     chunk_scores: dict[int, float] = field(default_factory=dict)
 
 
-def _share(wanted, have: set[str]) -> float:
-    wanted = list(wanted)
-    if not wanted:
+def _share(expanded: list[frozenset[str]], have: frozenset[str]) -> float:
+    """Share of the wanted terms (each given as its ``LexicalIndex.matches`` set) that ``have``
+    matches: ``qa.text.prefix_match`` per term, as one set intersection test each."""
+    if not expanded:
         return 0.0
-    return sum(1 for t in wanted if prefix_match(t, have)) / len(wanted)
+    return sum(1 for m in expanded if not m.isdisjoint(have)) / len(expanded)
 
 
-def type_match(text: str, expected: str | None, question_words: set[str]) -> float:
-    """1.0 when ``text`` holds a span of the ``expected`` kind not already in the question."""
-    if expected in (None, "reason", "list"):
-        return 0.0
-    for span in find_spans(text, expected):
-        span_words = set(words(text[span.start:span.end]))
-        if span_words and not span_words <= question_words:
-            return 1.0
-    return 0.0
-
-
-def _novelty(sentence_terms: set[str], question_terms: set[str]) -> float:
-    if not sentence_terms:
-        return 0.0
-    return sum(1 for t in sentence_terms if not prefix_match(t, question_terms)) / len(sentence_terms)
+def _new_span(span_words: tuple[frozenset[str], ...], question_words: set[str]) -> float:
+    """1.0 when one of a sentence's spans (given by their words) is not already in the question."""
+    return 1.0 if any(w and not w <= question_words for w in span_words) else 0.0
 
 
 def _cue(index: Index, i: int, qtype: str) -> float:
@@ -125,15 +113,23 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     dense_rank = {i: r for r, i in enumerate(dense)}
     lex_rank = {i: r for r, i in enumerate(lex_order)}
     weights = settings.fusion_weights
-    qset = set(qterms)
-    focus = list(analysis.focus_terms)
+    # Each question term becomes the set of corpus terms it matches (prefix forms included),
+    # once per question; every per-sentence test below is then a set operation in C.
+    matches = index.lexical.matches
+    q_sets = [matches(t) for t in qterms]
+    focus_sets = [matches(t) for t in analysis.focus_terms]
+    entity_sets = [matches(t) for t in analysis.entities]
+    q_union = frozenset().union(*q_sets)
+    kind = analysis.expected_span if analysis.expected_span not in ("reason", "list") else None
     sent_terms = index.sentence_terms
+    missing = [i for i in cands if i not in dense]
+    if missing:
+        for i, v in zip(missing, index.sentence_vectors.reconstruct_batch(missing) @ q):
+            dense[i] = float(v)
 
     ranked = []
     for i in cands:
         sent = index.sentences[i]
-        if i not in dense:
-            dense[i] = float(index.sentence_vectors.reconstruct(i) @ q)
         cd = 0.0
         for ci in index.sentence_chunks[i]:
             if ci not in chunk_dense:
@@ -142,15 +138,17 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
         own = sent_terms(i)
         prev = i - 1 if i > 0 and index.sentences[i - 1].doc_id == sent.doc_id else None
         window = own | sent_terms(prev) if prev is not None else own
+        bare = sent_terms(i, with_section=False)
         sig = {
             "dense": max(0.0, dense[i]),
             "chunk_dense": max(0.0, cd),
             "lexical": float(bm25[i]) / max_bm25 if max_bm25 > 0 else 0.0,
-            "coverage": _share(focus, own),
-            "window": _share(qterms, window),
-            "entity": _share(analysis.entities, window) if analysis.entities else 1.0,
-            "type_match": type_match(sent.text, analysis.expected_span, qwords),
-            "novelty": _novelty(sent_terms(i, with_section=False), qset),
+            "coverage": _share(focus_sets, own),
+            "window": _share(q_sets, window),
+            "entity": _share(entity_sets, window) if entity_sets else 1.0,
+            "type_match": _new_span(index.span_words(i, kind), qwords) if kind else 0.0,
+            # share of the sentence's own terms that no question term matches
+            "novelty": len(bare - q_union) / len(bare) if bare else 0.0,
             "cue": _cue(index, i, analysis.qtype),
         }
         if settings.fusion == "rrf":
@@ -160,7 +158,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
         ranked.append(Scored(i, score, sig))
     ranked.sort(key=lambda s: (-s.score, s.sentence))
 
-    oov = sum(1 for t in set(qterms) if not index.lexical.knows(t)) / len(set(qterms)) if qterms else 1.0
+    oov = sum(1 for m in q_sets if not m) / len(q_sets) if q_sets else 1.0
     head = next(iter(analysis.focus_terms), None)
     return Retrieved(
         ranked=ranked,

@@ -175,3 +175,7 @@ class VectorIndex:
 
     def reconstruct(self, i: int) -> np.ndarray:
         return self._index.reconstruct(int(i))
+
+    def reconstruct_batch(self, ids: list[int]) -> np.ndarray:
+        """(len(ids), dim) stored vectors, in one call (cheaper than one ``reconstruct`` each)."""
+        return self._index.reconstruct_batch(np.asarray(ids, dtype=np.int64))
