@@ -244,11 +244,14 @@ def create_app(qa: QA, settings: Settings | None = None):
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home
     import gradio as gr
     from fastapi import Depends, FastAPI, Request
+    from fastapi.exception_handlers import http_exception_handler
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
     from fastapi.security import APIKeyHeader, HTTPBearer
+    from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.middleware.cors import CORSMiddleware
 
+    from .eval_ui import MAX_UPLOAD_BYTES
     from .web import create_demo
 
     settings = settings or qa.settings
@@ -276,8 +279,23 @@ def create_app(qa: QA, settings: Settings | None = None):
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body") or "body"
         msg = "the request body is not valid JSON" if first.get("type") == "json_invalid" else \
             f"{where}: {first.get('msg', 'invalid value')}"
+        ctype = request.headers.get("content-type", "")
+        if where == "body" and "json" not in ctype.lower():
+            msg = (f"the request body was sent as {ctype.split(';')[0].strip() or 'no content type'}; send JSON "
+                   "with 'Content-Type: application/json'")
         detail = [{"loc": list(p.get("loc", ())), "msg": p.get("msg"), "type": p.get("type")} for p in problems]
         return error(422, "invalid_request", msg, detail)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_problem(request: Request, exc: StarletteHTTPException):
+        # FastAPI's own refusals (e.g. 400 for a body too deeply nested to parse) in the API's
+        # error shape; other paths keep FastAPI's default response.
+        if not request.url.path.startswith("/api/"):
+            return await http_exception_handler(request, exc)
+        message = {400: "the request body could not be parsed; send one JSON object such as "
+                        '{"question": "When was the dialogue declared?"}'}.get(exc.status_code, str(exc.detail))
+        code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
+        return error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
 
     class _Unauthorized(Exception):
         pass
@@ -366,8 +384,10 @@ def create_app(qa: QA, settings: Settings | None = None):
     # Gradio answers one event at a time unless told otherwise; answering is read-only and thread-safe.
     demo = create_demo(qa).queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo.state_session_capacity = settings.chat_sessions  # bounds memory: Gradio keeps 10,000 sessions by default
+    # Gradio would otherwise accept uploads of any size to /gradio_api/upload (the Evaluate tab's
+    # file box) and keep them on disk; test sets are small, so the tab's own limit caps uploads.
     return gr.mount_gradio_app(app, demo, path="/", server_name=settings.host, server_port=settings.port,
-                               show_error=False, ssr_mode=False)
+                               show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD_BYTES)
 
 
 def _version() -> str:

@@ -105,6 +105,21 @@ def test_bad_json_is_422_with_a_message(client):
     assert r.json()["error"] == "the request body is not valid JSON"
 
 
+def test_unparseable_body_keeps_the_error_shape(client):
+    # FastAPI itself refuses a body nested too deeply to parse (400); it must still read like our errors.
+    r = client.post("/api/ask", content=b"[" * 5000 + b"]" * 5000, headers={"content-type": "application/json"})
+    assert r.status_code == 400
+    assert r.json()["code"] == "invalid_request"
+    assert "send one JSON object" in r.json()["error"]
+
+
+@pytest.mark.parametrize("ctype", ["text/plain", "application/x-www-form-urlencoded"])
+def test_body_sent_as_other_content_type_says_to_send_json(client, ctype):
+    r = client.post("/api/ask", content=json.dumps({"question": Q}).encode(), headers={"content-type": ctype})
+    assert r.status_code == 422
+    assert r.json()["error"] == f"the request body was sent as {ctype}; send JSON with 'Content-Type: application/json'"
+
+
 @pytest.mark.parametrize("body, where", [
     ({}, "question"),
     ({"question": 42}, "question"),
@@ -287,3 +302,13 @@ def test_gradio_web_component_loader_is_served_locally(client):
 
 def test_healthz(client, fake_qa):
     assert client.get("/healthz").json() == {"status": "ok", "documents": 1, "chunks": len(fake_qa.index.chunks)}
+
+
+def test_uploads_to_gradio_are_capped(client):
+    # The Evaluate tab's file box posts to Gradio's upload route; without a cap it would store any size.
+    from qa.eval_ui import MAX_UPLOAD_BYTES
+
+    big = client.post("/gradio_api/upload", files={"files": ("big.jsonl", b"x" * (MAX_UPLOAD_BYTES + 1), "text/plain")})
+    assert big.status_code == 413
+    small = client.post("/gradio_api/upload", files={"files": ("small.jsonl", b'{"question": "q"}\n', "text/plain")})
+    assert small.status_code == 200
