@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 import unicodedata
 from dataclasses import replace
 
@@ -19,7 +20,7 @@ from .config import Settings, load_settings
 from .conversation import parse_history, rewrite
 from .embedding import Embedder, load_embedder
 from .errors import BadQuestionError, IndexStateError
-from .index import Index, build_index, load_index, stale_reasons
+from .index import Index, build_index, current_build, load_index, stale_reasons
 from .question import QuestionAnalysis, analyse
 from .retrieval import retrieve
 from .types import Answer, Turn
@@ -30,6 +31,9 @@ _ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # terminal colour codes pasted w
 _SURROGATE = re.compile(r"[\ud800-\udfff]")  # only unpaired ones can occur in a Python str
 #: Earlier turns kept for follow-up rewriting (only the last user/assistant turns are used).
 MAX_HISTORY_TURNS = 20
+#: How often a loaded QA looks for a newer build (`qa build` run while the app serves): a
+#: read of the small CURRENT file at most this often, so the cost per question is nil.
+RELOAD_CHECK_SECONDS = 2.0
 
 
 def clean_question(question, max_chars: int) -> str:
@@ -71,6 +75,7 @@ class QA:
         self._embedder = embedder
         self._index: Index | None = None
         self._lock = threading.Lock()
+        self._checked = time.monotonic()  # when we last looked for a newer build
 
     @property
     def embedder(self) -> Embedder:
@@ -82,7 +87,37 @@ class QA:
     def index(self) -> Index:
         if self._index is None:
             self.warm_up()
+        elif time.monotonic() - self._checked > RELOAD_CHECK_SECONDS:
+            self._follow_rebuild()
         return self._index
+
+    def _follow_rebuild(self) -> None:
+        """Switch to a newer complete build when `qa build` has made one since we loaded.
+
+        One thread checks while the others go on answering from the index they hold; a new
+        build that cannot be loaded is logged and the current one kept. Only complete builds
+        are seen: CURRENT changes after a build is fully written.
+        """
+        if not self._lock.acquire(blocking=False):
+            return
+        try:
+            self._checked = time.monotonic()
+            try:
+                folder = current_build(self.settings.index_dir)
+            except IndexStateError:
+                return
+            if folder is None or self._index is None or folder.name == self._index.folder.name:
+                return
+            try:
+                fresh = load_index(self.settings, self.embedder.name, self.embedder.dim)
+            except IndexStateError as e:
+                log.warning("a new index build %s cannot be loaded (%s); still answering from %s",
+                            folder.name, e, self._index.folder.name)
+                return
+            log.info("switched to the new index build %s (was %s)", fresh.folder.name, self._index.folder.name)
+            self._index = fresh
+        finally:
+            self._lock.release()
 
     def stale_reasons(self) -> list[str]:
         return stale_reasons(self.settings, self.embedder.name, self.embedder.dim)

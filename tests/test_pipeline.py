@@ -99,3 +99,31 @@ def test_with_settings_shares_the_index_unless_it_must_not(qa):
     assert cheaper.index is qa.index and cheaper.settings.fusion == "rrf"
     other = qa.with_settings(chunk_chars=300)
     assert other._index is None  # a different chunking needs its own index
+
+
+def test_a_running_qa_follows_a_rebuild(qa, tiny_corpus, fake_embedder, monkeypatch):
+    import qa.pipeline as P
+
+    old = qa.index.folder
+    assert qa.ask("When did the parties meet in Epsilon?").text != "9 September 2009"
+    doc = tiny_corpus / "tiny.txt"
+    doc.write_text(doc.read_text(encoding="utf-8") + "\n==Later==\nThe parties met in Epsilon on 9 September 2009.\n",
+                   encoding="utf-8")
+    QA(qa.settings, embedder=fake_embedder).build()  # what `qa build` does while the app runs
+    assert qa.index.folder == old  # not looked for yet: at most every RELOAD_CHECK_SECONDS
+    monkeypatch.setattr(P, "RELOAD_CHECK_SECONDS", 0.0)
+    assert qa.index.folder != old
+    assert qa.ask("When did the parties meet in Epsilon?").text == "9 September 2009"
+
+
+def test_a_broken_new_build_keeps_the_loaded_index(qa, monkeypatch, caplog):
+    import qa.pipeline as P
+
+    old = qa.index.folder
+    bad = old.parent / "build-20990101-000000-1-000001"
+    bad.mkdir()  # a build folder without its files, named by CURRENT
+    (old.parent / "CURRENT").write_text(bad.name, encoding="utf-8")
+    monkeypatch.setattr(P, "RELOAD_CHECK_SECONDS", 0.0)
+    assert qa.index.folder == old
+    assert "cannot be loaded" in caplog.text
+    assert qa.ask("When was the treaty signed?").text == "3 May 1999"
