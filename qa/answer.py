@@ -9,6 +9,7 @@ span, the list when the question asks for a list, otherwise the best sentence it
 from __future__ import annotations
 
 from .config import Settings
+from .checks import mismatch
 from .confidence import confidence, features
 from .index import Index
 from .question import QuestionAnalysis
@@ -113,6 +114,7 @@ def compose(
         head_oov=retrieved.head_oov,
         agreement=1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
         type_match=best.signals["type_match"] if kind in SPAN_KINDS else 1.0,
+        mismatch=mismatch(kind, best.signals["type_match"], analysis.focus_terms, chunk_terms),
     )
     answer.score = confidence(feats, settings.confidence_weights)
     answer.signals = feats

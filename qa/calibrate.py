@@ -133,8 +133,9 @@ class Calibration:
     sweep: list[dict] = field(default_factory=list)
 
 
-def fit_weights(records: Sequence[dict], C: float = 1.0) -> dict[str, float]:
-    """Logistic regression of ``labels(records)`` on the FEATURES of ``records[i]["signals"]``."""
+def fit_weights(records: Sequence[dict], C: float = 1.0, features: Sequence[str] = FEATURES) -> dict[str, float]:
+    """Logistic regression of ``labels(records)`` on the ``features`` (default: all FEATURES) of
+    ``records[i]["signals"]``; a feature left out gets no weight (an ablation)."""
     try:
         from sklearn.linear_model import LogisticRegression
     except ImportError:
@@ -146,15 +147,16 @@ def fit_weights(records: Sequence[dict], C: float = 1.0) -> dict[str, float]:
             f"calibration needs both right and wrong (or unanswerable) questions; all {len(y)} usable "
             f"questions are {'right' if y and y[0] else 'wrong or unanswerable'}"
         )
-    X = [[float(r["signals"][f]) for f in FEATURES] for r in rows]
+    X = [[float(r["signals"][f]) for f in features] for r in rows]
     model = LogisticRegression(C=C, max_iter=5000)
     model.fit(X, y)
     weights = {"bias": round(float(model.intercept_[0]), 4)}
-    weights.update({f: round(float(w), 4) for f, w in zip(FEATURES, model.coef_[0])})
+    weights.update({f: round(float(w), 4) for f, w in zip(features, model.coef_[0])})
     return weights
 
 
-def _cv_utility(records: Sequence[dict], threshold: float, wrong_cost: float, C: float, folds: int = 5) -> float | None:
+def _cv_utility(records: Sequence[dict], threshold: float, wrong_cost: float, C: float, folds: int = 5,
+                features: Sequence[str] = FEATURES) -> float | None:
     """Utility at ``threshold`` with each question scored by weights fitted without it."""
     from sklearn.model_selection import StratifiedKFold
 
@@ -165,7 +167,7 @@ def _cv_utility(records: Sequence[dict], threshold: float, wrong_cost: float, C:
         return None
     out = list(rows)
     for train, test in StratifiedKFold(folds, shuffle=True, random_state=0).split(usable, y):
-        w = fit_weights([rows[usable[i]] for i in train], C=C)
+        w = fit_weights([rows[usable[i]] for i in train], C=C, features=features)
         for i in test:
             out[usable[i]] = rescore([rows[usable[i]]], w, threshold)[0]
     return utility(out, wrong_cost)
@@ -178,9 +180,10 @@ def calibrate_records(
     wrong_cost: float = 1.0,
     max_false_abstention: float | None = None,
     C: float = 1.0,
+    features: Sequence[str] = FEATURES,
 ) -> Calibration:
     """Fit weights and pick a threshold from threshold-0 ``records`` (see module docstring)."""
-    weights = fit_weights(records, C=C)
+    weights = fit_weights(records, C=C, features=features)
     sweep, scores = [], []
     for t in GRID:
         rs = rescore(records, weights, t)
@@ -197,7 +200,7 @@ def calibrate_records(
     return Calibration(
         weights=weights, threshold=t, utility=utility(chosen, wrong_cost), metrics=summarize(chosen),
         outcomes=outcome_counts(chosen), current=summarize(now), current_utility=utility(now, wrong_cost),
-        current_outcomes=outcome_counts(now), cv_utility=_cv_utility(records, t, wrong_cost, C),
+        current_outcomes=outcome_counts(now), cv_utility=_cv_utility(records, t, wrong_cost, C, features=features),
         positives=sum(y), negatives=len(y) - sum(y), wrong_cost=wrong_cost,
         max_false_abstention=max_false_abstention, sweep=sweep,
     )

@@ -26,7 +26,7 @@ def _default_confidence_weights() -> dict[str, float]:
     # Starting point only; ``qa eval --calibrate --write`` replaces these with weights fitted on
     # the dev set (see qa/confidence.py for what each signal means).
     return {"bias": -6.0, "dense": 5.0, "coverage": 2.0, "window": 1.0, "entity": 1.5, "oov": -3.0,
-            "agreement": 0.5, "type_match": 1.0}
+            "agreement": 0.5, "type_match": 1.0, "mismatch": -2.0}
 
 
 def _default_fusion_weights() -> dict[str, float]:

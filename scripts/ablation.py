@@ -6,6 +6,12 @@ evaluation harness (qa.evaluation) on a test set.
 Answer quality is reported with abstention switched off (threshold 0), so a technique's effect
 on ranking and extraction is not mixed up with the confidence threshold; the last columns give
 the abstention behaviour at the configured (calibrated) threshold.
+
+A second table ablates the confidence features (qa/confidence.py): for each row the confidence
+is refitted on the first test set (dev) without that feature, the way ``qa eval --calibrate
+--max-false-abstention 0.05`` fits it, and the fitted weights and threshold are applied to every
+test set: answerable questions answered right, unanswerable ones declined, answerable ones
+declined.
 """
 
 from __future__ import annotations
@@ -14,9 +20,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from qa import metrics as M
+from qa.calibrate import calibrate_records, derive, rescore
+from qa.confidence import FEATURES
 from qa.config import load_settings
-from qa.evaluation import evaluate, load_testset
+from qa.evaluation import evaluate, load_testset, run
 from qa.pipeline import QA
+
+#: Confidence features whose contribution the second table measures.
+CONFIDENCE_ABLATIONS = ("mismatch",)
 
 
 def variants(base):
@@ -67,6 +79,32 @@ def main(paths):
         print(f"- {Path(p).stem}: contained (answerable) {m['HasAns_contained']:.1%}, "
               f"unanswerable declined {m['NoAns_exact_match']:.1%}, "
               f"false abstention {m['false_abstention_rate']:.1%}")
+    print()
+    confidence_table(first, paths, sets)
+
+
+def confidence_table(qa, paths, sets, max_false_abstention=0.05):
+    """Refit the confidence without each feature of CONFIDENCE_ABLATIONS on the first set."""
+    probe = derive(qa, abstain_threshold=0.0)
+    records = [run(probe, ts.items, top_k=qa.settings.top_k) for ts in sets]
+    print("| confidence variant (fitted on " + Path(paths[0]).stem + ") | " + " | ".join(
+        f"{Path(p).stem}: contained / unanswerable declined / answerable declined" for p in paths) + " |")
+    print("|" + "---|" * (1 + len(paths)))
+    rows = [("all features", FEATURES)] + [(f"without {f}", tuple(x for x in FEATURES if x != f))
+                                          for f in CONFIDENCE_ABLATIONS]
+    for label, feats in rows:
+        cal = calibrate_records(records[0], qa.settings.confidence_weights, qa.settings.abstain_threshold,
+                                max_false_abstention=max_false_abstention, features=feats)
+        cells = []
+        for recs in records:
+            rs = rescore(recs, cal.weights, cal.threshold)
+            ans = [r for r in rs if r["answerable"]]
+            una = [r for r in rs if not r["answerable"]]
+            far = M.abstention_scores({r["id"]: r["abstained"] for r in rs}, {r["id"]: r["answerable"] for r in rs})
+            cells.append(f"{sum(bool(r['contained']) for r in ans) / len(ans):.1%} / "
+                         f"{sum(r['abstained'] for r in una) / max(1, len(una)):.1%} / "
+                         f"{far['false_abstention_rate']:.1%}")
+        print(f"| {label} (threshold {cal.threshold:.2f}) | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,70 @@
+"""Answer-slot checks: cheap rules that catch a passage which cannot hold the answer asked for.
+
+Near-miss questions ("How much money did Japan pledge at the 2006 meeting?", "Where will the
+second leaders' summit be held?") retrieve a passage that names the same meeting, country and
+amount, so every similarity signal calls them answered. Two facts give them away:
+
+  missing kind   the question asks for a date, a count or an amount of money, and the best
+                 sentence holds no such span (beyond what the question itself says): whatever
+                 the sentence is about, it cannot be the answer. Dates, counts and amounts are
+                 found reliably by qa/spans.py; people and places are not (an answer can be
+                 "the Afghan foreign minister"), so those kinds are not checked.
+  conflict       the question names a year, an ordinal or another number that the passage
+                 does not contain, while the passage names a *different* one of the same sort
+                 (asked about 2006, the passage is about 2012; asked about the 5th meeting, it
+                 describes the 4th). A passage that names no such number does not conflict.
+
+``mismatch`` is 1.0 when either fires; qa/confidence.py uses it as a feature, so the fitted
+weight (``qa eval --calibrate``) decides how much it counts. Both checks are set operations on
+term sets the index has already cached: no model call, microseconds per question.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+#: Span kinds whose absence from the best sentence means the sentence cannot answer.
+RELIABLE_KINDS = frozenset({"date", "count", "money"})
+
+_YEAR = re.compile(r"(?:1[5-9]|2\d)\d{2}s?")
+_ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
+_NUMBER = re.compile(r"\d[\d,.]*")
+
+
+def number_sort(term: str) -> str | None:
+    """"year", "ordinal" or "number" for a term that is one ("2006", "4th", "700"), else None.
+
+    Terms are the stemmed, lower-cased tokens of qa.text.terms, where ordinal words are
+    already digits ("fourth" -> "4th")."""
+    if _YEAR.fullmatch(term):
+        return "year"
+    if _ORDINAL.fullmatch(term):
+        return "ordinal"
+    if _NUMBER.fullmatch(term):
+        return "number"
+    return None
+
+
+def number_conflict(question_terms: Iterable[str], passage_terms: Iterable[str]) -> bool:
+    """Whether the question names a year/ordinal/number the passage lacks while the passage
+    names another one of the same sort."""
+    asked = [(t, sort) for t in question_terms if t[:1].isdigit() and (sort := number_sort(t))]
+    if not asked:  # most questions: no scan of the passage at all
+        return False
+    have: dict[str, set[str]] = {}
+    for t in passage_terms:
+        if t[:1].isdigit() and (sort := number_sort(t)):
+            have.setdefault(sort, set()).add(t)
+    return any(have.get(sort) and t not in have[sort] for t, sort in asked)
+
+
+def missing_kind(expected_span: str | None, type_match: float) -> bool:
+    """Whether a date/count/money question got a best sentence without such a span."""
+    return expected_span in RELIABLE_KINDS and type_match <= 0.0
+
+
+def mismatch(expected_span: str | None, type_match: float, question_terms: Iterable[str],
+             passage_terms: Iterable[str]) -> float:
+    """1.0 when the passage cannot hold the answer asked for (see the module docstring)."""
+    return 1.0 if missing_kind(expected_span, type_match) or number_conflict(question_terms, passage_terms) else 0.0

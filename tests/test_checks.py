@@ -1,0 +1,53 @@
+"""Answer-slot checks (qa/checks.py): the passage cannot hold the answer asked for."""
+
+from __future__ import annotations
+
+import pytest
+
+from qa.checks import mismatch, missing_kind, number_conflict, number_sort
+from qa.confidence import FEATURES
+from qa.text import terms
+
+
+@pytest.mark.parametrize("term, sort", [
+    ("2006", "year"), ("1990s", "year"), ("4th", "ordinal"), ("1st", "ordinal"), ("700", "number"),
+    ("10", "number"), ("tokyo", None), ("mid-2006", None), ("", None),
+])
+def test_number_sort(term, sort):
+    assert number_sort(term) == sort
+
+
+def test_conflict_needs_a_different_number_of_the_same_sort():
+    passage = terms("The 4th meeting took place on 10 November 2012 in Tokyo.")
+    assert number_conflict(terms("What was pledged at the 2006 meeting?"), passage)  # 2006 vs 2012
+    assert number_conflict(terms("When was the fifth meeting held?"), passage)  # 5th vs 4th
+    assert not number_conflict(terms("When was the fourth meeting held?"), passage)  # same ordinal
+    assert not number_conflict(terms("What happened in Tokyo in 2012?"), passage)
+    # a number the passage does not contradict: no year / ordinal of that sort there
+    assert not number_conflict(terms("Who spoke at the 2006 meeting?"), terms("The Afghan minister attended."))
+    assert not number_conflict(terms("Who attended the 3rd meeting?"), terms("It took place in 2012."))
+    assert not number_conflict([], passage)
+
+
+def test_missing_kind_only_for_reliable_kinds():
+    assert missing_kind("date", 0.0) and missing_kind("count", 0.0) and missing_kind("money", 0.0)
+    assert not missing_kind("date", 1.0)
+    # people and places are found less reliably ("the Afghan foreign minister"): never a mismatch
+    assert not missing_kind("person", 0.0) and not missing_kind("place", 0.0)
+    assert not missing_kind(None, 0.0) and not missing_kind("list", 0.0)
+
+
+def test_mismatch_is_either_check():
+    passage = terms("The treaty was signed on 3 May 1999 in Gamma City.")
+    assert mismatch("date", 0.0, terms("When was it ratified?"), passage) == 1.0
+    assert mismatch(None, 1.0, terms("What was signed in 2003?"), passage) == 1.0
+    assert mismatch("date", 1.0, terms("When was the treaty signed?"), passage) == 0.0
+
+
+def test_answer_signals_carry_mismatch(tiny_qa):
+    assert "mismatch" in FEATURES
+    conflicting = tiny_qa.ask("Where did the parties meet again in 2005?")
+    assert conflicting.signals["mismatch"] == 1.0  # the passage is about 2001
+    fine = tiny_qa.ask("Where did the parties meet again in 2001?")
+    assert fine.signals["mismatch"] == 0.0
+    assert set(fine.signals) == set(FEATURES)
