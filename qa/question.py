@@ -28,7 +28,7 @@ _LIST_NOUNS = r"(objectives|goals|aims|reasons|areas|principles|members|countrie
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("how_many", re.compile(r"\bhow many\b|\bnumber of\b|\bhow often\b")),
     ("how_much", re.compile(r"\bhow much\b|\bwhat (?:amount|sum)\b|\bhow large (?:a|an|the)? ?(?:sum|amount)\b")),
-    ("when", re.compile(r"\bwhen\b|\bwhat (?:year|date|day|month|time)\b|\bwhich (?:year|date|day|month)\b|\bin what year\b|\bon what (?:date|day)\b")),
+    ("when", re.compile(r"\bwhen\b|\bwhat (?:(?:is|was|were|are) (?:the|its|their) )?(?:year|date|day|month|time)s?\b|\bwhich (?:year|date|day|month)s?\b|\bin what year\b|\bon what (?:date|day)\b")),
     ("where", re.compile(r"\bwhere\b|\bin (?:what|which) (?:city|place|capital)\b|\b(?:what|which)\b(?:\s+[\w'-]+){0,2}\s+(?:city|place|venue|town)\b")),
     ("why", re.compile(r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|was) the reason\b|\bhow come\b|\bwhat (?:motivat|explain)")),
     ("list", re.compile(rf"\b(?:what|which|list|name)\b.*\b(?:are|were)\b.*\b{_LIST_NOUNS}\b|\blist\b|\b(?:what|which) {_LIST_NOUNS}\b")),

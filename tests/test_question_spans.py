@@ -9,6 +9,8 @@ from qa.types import Turn
 @pytest.mark.parametrize("q, qtype", [
     ("When was the dialogue declared?", "when"),
     ("In what year did it start?", "when"),
+    ("What was the date of the fourth meeting?", "when"),
+    ("What were the dates of the Intellectual Dialogues?", "when"),
     ("What job did he have back when the first meeting happened?", "what"),
     ("Where was the 2005 meeting held?", "where"),
     ("Which city hosted the ministers when it was created?", "where"),
