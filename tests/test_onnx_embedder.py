@@ -129,6 +129,37 @@ def test_int8_is_close_but_distinct(onnx_fp32):
     assert q8.name.endswith("onnx-int8") and q8.fingerprint["onnx_sha256"] != onnx_fp32.fingerprint["onnx_sha256"]
 
 
+def test_int8_recipe_keeps_attention_fp32(onnx_fp32):
+    """Recipe 2: fused graph, int8 only on the weight MatMuls; the Attention op (scores, softmax)
+    stays fp32, which is what keeps dev metrics within 1 point of fp32."""
+    import onnx
+
+    q8 = OnnxEmbedder(cache_dir=shared_cache(), quantize=True)
+    q8.warm_up()
+    assert q8.fingerprint["recipe"]["quantize_dynamic"] == oe.INT8_RECIPE
+    ops = {n.op_type for n in onnx.load(str(q8.model_file), load_external_data=False).graph.node}
+    assert {"Attention", "MatMulInteger", "SkipLayerNormalization"} <= ops
+    assert "QAttention" not in ops and "Softmax" not in ops
+    cos = (q8.encode(SENTENCES) * onnx_fp32.encode(SENTENCES)).sum(1)
+    assert cos.min() > 0.97, cos  # ~0.994 on real text; "Hi" and "" are the outliers (~0.98)
+
+
+def test_old_int8_recipe_is_requantised(tmp_path):
+    folder = tmp_path / "onnx"
+    folder.mkdir()
+    src = shared_cache() / "onnx"
+    OnnxEmbedder(cache_dir=shared_cache(), quantize=True).warm_up()
+    for name in ("model-int8.onnx", "model-int8.json"):
+        (folder / name).write_bytes((src / name).read_bytes())
+    side = oe._Sidecar(folder, "int8")
+    weights = oe._weights_file(Path(oe.model_path()))
+    meta = side.read()
+    assert side.matches(weights, meta["source"]["sha256"]) is not None
+    meta["recipe"]["quantize_dynamic"] = {"weight_type": "QInt8", "per_channel": True}  # recipe 1
+    side.write(meta)
+    assert side.matches(weights, meta["source"]["sha256"]) is None
+
+
 def test_load_embedder_and_settings_accept_int8():
     from qa.config import load_settings
     from qa.embedding import load_embedder
