@@ -85,15 +85,19 @@ def test_cache_is_reused_not_reexported(onnx_fp32, monkeypatch):
     assert "torch" not in again.fingerprint
 
 
-def test_changed_export_or_source_is_detected(onnx_fp32, tmp_path):
+def _copied_cache(tmp_path, variant):
+    """A copy of the shared cache's ``variant`` export and sidecar: (folder, sidecar, weights, meta)."""
     folder = tmp_path / "onnx"
     folder.mkdir()
     src = shared_cache() / "onnx"
-    for name in ("model-fp32.onnx", "model-fp32.json"):
+    for name in (f"model-{variant}.onnx", f"model-{variant}.json"):
         (folder / name).write_bytes((src / name).read_bytes())
-    side = oe._Sidecar(folder, "fp32")
-    weights = oe._weights_file(Path(oe.model_path()))
-    meta = side.read()
+    side = oe._Sidecar(folder, variant)
+    return folder, side, oe._weights_file(Path(oe.model_path())), side.read()
+
+
+def test_changed_export_or_source_is_detected(onnx_fp32, tmp_path):
+    folder, side, weights, meta = _copied_cache(tmp_path, "fp32")
     # Copies have new mtimes: the hashes are recomputed and still match.
     assert side.matches(weights, meta["source"]["sha256"]) is not None
     assert side.matches(weights, "0" * 64) is None  # other weights
@@ -145,15 +149,8 @@ def test_int8_recipe_keeps_attention_fp32(onnx_fp32):
 
 
 def test_old_int8_recipe_is_requantised(tmp_path):
-    folder = tmp_path / "onnx"
-    folder.mkdir()
-    src = shared_cache() / "onnx"
     OnnxEmbedder(cache_dir=shared_cache(), quantize=True).warm_up()
-    for name in ("model-int8.onnx", "model-int8.json"):
-        (folder / name).write_bytes((src / name).read_bytes())
-    side = oe._Sidecar(folder, "int8")
-    weights = oe._weights_file(Path(oe.model_path()))
-    meta = side.read()
+    folder, side, weights, meta = _copied_cache(tmp_path, "int8")
     assert side.matches(weights, meta["source"]["sha256"]) is not None
     meta["recipe"]["quantize_dynamic"] = {"weight_type": "QInt8", "per_channel": True}  # recipe 1
     side.write(meta)
