@@ -148,7 +148,14 @@ class Context:
         make_corpus(docs, 2_000_000)
         texts = embedding_texts(docs, self.cfg["throughput_texts"])
         embedders = {"onnx-fp32 (ours, default)": self.qa().embedder, "onnx-int8": self.qa("onnx-int8").embedder}
-        return indexing_throughput(texts, embedders, self.st(), rounds=1 if self.args.quick else 2)
+        from qa.embedding import TorchEmbedder, cpu_has_bf16_matmul
+
+        if cpu_has_bf16_matmul():  # what `qa build` uses for big corpora on this CPU (build_precision=auto)
+            embedders["torch-bf16 (ours, big builds here)"] = TorchEmbedder(bf16=True)
+        from qa.config import Settings
+
+        return indexing_throughput(texts, embedders, self.st(), batch_size=Settings().batch_size,
+                                   rounds=1 if self.args.quick else 2)
 
     def backends(self):
         from .throughput import backend_quality

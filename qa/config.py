@@ -45,7 +45,11 @@ class Settings:
     # "auto" (ONNX fp32 when onnxruntime is installed, else torch), "onnx" (fp32, same vectors as torch
     # to ~1e-7), "onnx-int8" (dynamic int8: faster, vectors move slightly) or "torch" (sentence-transformers)
     embedding_backend: str = "auto"
-    batch_size: int = 64  # texts per embedding batch when building
+    batch_size: int = 16  # texts per embedding batch when building (16 beat 64 for torch fp32 and bf16, ties for ONNX)
+    # Precision of the stored vectors: "auto" = bf16 for builds of 2,000+ texts on a CPU with bf16
+    # matrix units (AMX / AVX512-BF16) when torch is installed, else fp32; "fp32"; "bf16" (fails
+    # on CPUs without such units). Questions are always embedded by embedding_backend.
+    build_precision: str = "auto"
     top_k: int = 5  # citations shown under an answer
     candidates: int = 50  # results taken from each retriever before fusion
     fusion: str = "weighted"  # "weighted" (signals, weights below) or "rrf" (reciprocal rank fusion)
@@ -140,6 +144,8 @@ def validate(s: Settings) -> None:
         raise QAError(f"fusion={s.fusion!r}: use 'weighted' or 'rrf'")
     if s.embedding_backend not in {"auto", "onnx", "onnx-int8", "torch"}:
         raise QAError(f"embedding_backend={s.embedding_backend!r}: use 'auto', 'onnx', 'onnx-int8' or 'torch'")
+    if s.build_precision not in {"auto", "fp32", "bf16"}:
+        raise QAError(f"build_precision={s.build_precision!r}: use 'auto', 'fp32' or 'bf16'")
     if not 1 <= s.top_k <= 50:
         raise QAError(f"top_k={s.top_k}: use a number from 1 to 50")
     if not 0.0 <= s.abstain_threshold <= 1.0:

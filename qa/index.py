@@ -32,7 +32,7 @@ import numpy as np
 from .chunking import chunk_document
 from .config import Settings
 from .corpus import Corpus, corpus_files, load_corpus
-from .embedding import Embedder
+from .embedding import Embedder, bulk_embedder
 from .errors import CorpusError, IndexStateError
 from .lexical import LexicalIndex
 from .spans import find_spans
@@ -319,14 +319,15 @@ def build_index(
         chunk_texts = [
             embedding_text(docs[c.doc_id].title, c.section, c.text, settings.context_prefix) for c in chunks
         ]
-        stage(f"Embedding {len(sentences)} sentences and {len(chunks)} chunks with {embedder.name}")
-        vecs = embedder.encode(sent_texts + chunk_texts, batch_size=settings.batch_size, progress=progress)
+        bulk = bulk_embedder(settings.build_precision, embedder, len(sent_texts) + len(chunk_texts))
+        stage(f"Embedding {len(sentences)} sentences and {len(chunks)} chunks with {bulk.name}")
+        vecs = bulk.encode(sent_texts + chunk_texts, batch_size=settings.batch_size, progress=progress)
         sent_vecs, chunk_vecs = vecs[: len(sentences)], vecs[len(sentences):]
         stage("Writing index")
         tmp = index_dir / f".tmp-{_stamp()}"
         try:
             manifest = _write_build(tmp, settings, embedder, corpus, sentences, chunks, sent_vecs, chunk_vecs,
-                                    hashes, t0)
+                                    hashes, t0, documents_embedded_by=bulk.name)
             final = index_dir / f"build-{_stamp()}"
             tmp.rename(final)
             pointer_tmp = index_dir / f".tmp-{_stamp()}-CURRENT"
@@ -369,7 +370,7 @@ def _remove(p: Path) -> None:
 
 def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corpus, sentences: list[Sentence],
                  chunks: list[Chunk], sent_vecs: np.ndarray, chunk_vecs: np.ndarray, hashes: dict,
-                 t0: float) -> dict:
+                 t0: float, documents_embedded_by: str | None = None) -> dict:
     """Write a complete build into the new folder ``tmp`` and fsync it; returns its manifest."""
     docs = {d.id: d for d in corpus.documents}
     tmp.mkdir()
@@ -392,6 +393,8 @@ def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corp
         "counts": {"documents": len(docs), "sentences": len(sentences), "chunks": len(chunks)},
         "versions": _versions(),
         "embedder": dict(getattr(embedder, "fingerprint", None) or {"backend": embedder.name}),  # e.g. ONNX model sha256
+        # The stored vectors' embedder when not the question embedder (bf16 bulk builds).
+        "documents_embedded_by": documents_embedded_by or embedder.name,
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "build_seconds": round(time.perf_counter() - t0, 3),
         "checksums": build_checksums(tmp),

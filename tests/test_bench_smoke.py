@@ -75,7 +75,9 @@ def test_throughput_and_backends_smoke(fake_qa, fake_embedder, tiny_corpus):
     texts = embedding_texts(tiny_corpus, 5)
     assert 0 < len(texts) <= 5
     res = indexing_throughput(texts, {"fake": fake_embedder}, FakeST(fake_embedder))
-    assert {r["embedder"] for r in res["rows"]} == {"fake", "sentence-transformers"}
+    assert {r["embedder"] for r in res["rows"]} == {"fake", "sentence-transformers",
+                                                    "sentence-transformers (its default batch 32)"}
+    assert all(r["vs_st"] > 0 and r["vs_st_default"] > 0 for r in res["rows"])
     assert all(r["texts_per_s"] > 0 for r in res["rows"])
     b = backend_quality({"torch": fake_qa, "onnx": fake_qa, "onnx-int8": fake_qa}, QUESTIONS)
     assert b["fp32_vs_torch"]["identical_top3"] == 1.0

@@ -64,7 +64,7 @@ def test_empty_input(onnx_fp32):
 def test_names_differ_by_backend(onnx_fp32):
     from qa.embedding import TorchEmbedder
 
-    names = {onnx_fp32.name, OnnxEmbedder(quantize=True).name, TorchEmbedder.name}
+    names = {onnx_fp32.name, OnnxEmbedder(quantize=True).name, TorchEmbedder().name}
     assert len(names) == 3
 
 
