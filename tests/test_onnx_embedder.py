@@ -133,6 +133,16 @@ def test_int8_is_close_but_distinct(onnx_fp32):
     assert q8.name.endswith("onnx-int8") and q8.fingerprint["onnx_sha256"] != onnx_fp32.fingerprint["onnx_sha256"]
 
 
+def test_fp32_graph_is_fused(onnx_fp32):
+    """Export version 2: ORT's BERT fusions (fewer kernels per question), same numbers as torch
+    (test_fp32_matches_torch)."""
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(onnx_fp32.model_file), load_external_data=False).graph.node}
+    assert {"Attention", "SkipLayerNormalization", "EmbedLayerNormalization"} <= ops
+    assert onnx_fp32.fingerprint["recipe"]["export_version"] == oe.EXPORT_VERSION == 2
+
+
 def test_int8_recipe_keeps_attention_fp32(onnx_fp32):
     """Recipe 2: fused graph, int8 only on the weight MatMuls; the Attention op (scores, softmax)
     stays fp32, which is what keeps dev metrics within 1 point of fp32."""
