@@ -23,9 +23,11 @@ class LexicalIndex:
     def matches(self, term: str) -> frozenset[str]:
         """The corpus terms that ``term`` matches under ``qa.text.prefix_match``: itself, its
         prefixes of 5+ characters and, for 5+ characters, the terms it is a prefix of
-        ("kazakh" -> {"kazakh", "kazakhstan"}). The relation is symmetric, so a text's terms
-        match ``term`` exactly when they meet this set -- one C-level set operation instead
-        of a prefix scan per text."""
+        ("kazakh" -> {"kazakh", "kazakhstan"}). The relation is symmetric, so the terms of an
+        indexed text (whose terms are all in the vocabulary: any sentence, with or without its
+        section) match ``term`` exactly when they meet this set -- one C-level set operation
+        instead of a prefix scan per text. Terms from elsewhere (a document title) need
+        ``prefix_match``."""
         found = {term} if term in self.vocab else set()
         if len(term) >= 5:
             found.update(term[:n] for n in range(5, len(term)) if term[:n] in self.vocab)

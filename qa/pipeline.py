@@ -32,7 +32,8 @@ _SURROGATE = re.compile(r"[\ud800-\udfff]")  # only unpaired ones can occur in a
 #: Earlier turns kept for follow-up rewriting (only the last user/assistant turns are used).
 MAX_HISTORY_TURNS = 20
 #: How often a loaded QA looks for a newer build (`qa build` run while the app serves): a
-#: read of the small CURRENT file at most this often, so the cost per question is nil.
+#: read of the small CURRENT file at most this often; loading a new build happens in the
+#: background, so no question waits for it.
 RELOAD_CHECK_SECONDS = 2.0
 
 
@@ -76,6 +77,8 @@ class QA:
         self._index: Index | None = None
         self._lock = threading.Lock()
         self._checked = time.monotonic()  # when we last looked for a newer build
+        self._reloading = False  # a background load of a newer build is running
+        self._rejected_build: str | None = None  # a newer build that failed to load (not retried)
 
     @property
     def embedder(self) -> Embedder:
@@ -94,30 +97,42 @@ class QA:
     def _follow_rebuild(self) -> None:
         """Switch to a newer complete build when `qa build` has made one since we loaded.
 
-        One thread checks while the others go on answering from the index they hold; a new
-        build that cannot be loaded is logged and the current one kept. Only complete builds
-        are seen: CURRENT changes after a build is fully written.
+        The question that notices the new build does not wait for it: a background thread loads
+        it while every question is answered from the index already loaded, and the switch is
+        one assignment. A build that cannot be loaded is logged once and not tried again until
+        CURRENT names another one. Only complete builds are seen: CURRENT changes after a build
+        is fully written.
         """
         if not self._lock.acquire(blocking=False):
             return
         try:
             self._checked = time.monotonic()
+            if self._reloading or self._index is None:
+                return
             try:
                 folder = current_build(self.settings.index_dir)
             except IndexStateError:
                 return
-            if folder is None or self._index is None or folder.name == self._index.folder.name:
+            if folder is None or folder.name in (self._index.folder.name, self._rejected_build):
                 return
-            try:
-                fresh = load_index(self.settings, self.embedder.name, self.embedder.dim)
-            except IndexStateError as e:
-                log.warning("a new index build %s cannot be loaded (%s); still answering from %s",
-                            folder.name, e, self._index.folder.name)
-                return
+            self._reloading = True
+            threading.Thread(target=self._load_new_build, args=(folder.name,), name="qa-index-reload",
+                             daemon=True).start()
+        finally:
+            self._lock.release()
+
+    def _load_new_build(self, name: str) -> None:
+        try:
+            fresh = load_index(self.settings, self.embedder.name, self.embedder.dim)
+        except Exception as e:  # a damaged or foreign build must never take the running app down
+            self._rejected_build = name
+            log.warning("the new index build %s cannot be loaded (%s); still answering from %s. "
+                        "Run `qa build` again to replace it.", name, e, self._index.folder.name)
+        else:
             log.info("switched to the new index build %s (was %s)", fresh.folder.name, self._index.folder.name)
             self._index = fresh
         finally:
-            self._lock.release()
+            self._reloading = False
 
     def stale_reasons(self) -> list[str]:
         return stale_reasons(self.settings, self.embedder.name, self.embedder.dim)

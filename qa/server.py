@@ -369,6 +369,15 @@ def create_app(qa: QA, settings: Settings | None = None):
                                      status_code=404)
         return FileResponse(path, media_type="text/javascript; charset=utf-8", headers={"Cache-Control": "no-cache"})
 
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    def api_unknown(rest: str):
+        # Without this, Gradio (mounted at /) would answer unknown /api/ paths in its own shape.
+        if rest == "ask":
+            return error(405, "method_not_allowed", "use POST /api/ask with a JSON body such as "
+                         '{"question": "When was the dialogue declared?"}', headers={"Allow": "POST"})
+        return error(404, "not_found", f"no API route /api/{rest[:100]}; the API is POST /api/ask "
+                     "(schema at /openapi.json)")
+
     # Middleware: the last added runs first. CORS is ours, so Gradio adds none of its own.
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
     # The chat's own HTTP routes read whole bodies too (a 20 MB message was read, then refused):

@@ -312,3 +312,11 @@ def test_uploads_to_gradio_are_capped(client):
     assert big.status_code == 413
     small = client.post("/gradio_api/upload", files={"files": ("small.jsonl", b'{"question": "q"}\n', "text/plain")})
     assert small.status_code == 200
+
+
+def test_unknown_api_paths_and_methods_answer_in_the_api_shape(client):
+    r = client.get("/api/ask")
+    assert r.status_code == 405 and r.headers["allow"] == "POST" and r.json()["code"] == "method_not_allowed"
+    r = client.post("/api/nope", json={"question": Q})
+    assert r.status_code == 404 and r.json()["code"] == "not_found" and "POST /api/ask" in r.json()["error"]
+    assert client.post("/api/ask", json={"question": Q}).status_code == 200  # the real route still wins
