@@ -281,8 +281,9 @@ def create_app(qa: QA, settings: Settings | None = None):
             f"{where}: {first.get('msg', 'invalid value')}"
         ctype = request.headers.get("content-type", "")
         if where == "body" and "json" not in ctype.lower():
-            msg = (f"the request body was sent as {ctype.split(';')[0].strip() or 'no content type'}; send JSON "
-                   "with 'Content-Type: application/json'")
+            sent = ctype.split(";")[0].strip()
+            msg = (f"the request body was sent as {sent}" if sent else "the request has no JSON body") + \
+                "; send JSON with 'Content-Type: application/json'"
         detail = [{"loc": list(p.get("loc", ())), "msg": p.get("msg"), "type": p.get("type")} for p in problems]
         return error(422, "invalid_request", msg, detail)
 
