@@ -165,8 +165,10 @@ def status(obj):
     click.echo(f"corpus: {s.corpus_dir}\nindex:  {s.index_dir}")
     if manifest:
         c = manifest.get("counts", {})
+        docs_by = manifest.get("documents_embedded_by")
+        stored = f"; stored vectors by {docs_by}" if docs_by and docs_by != manifest.get("model") else ""
         click.echo(f"built:  {manifest.get('built_at')} ({c.get('documents')} docs, {c.get('chunks')} chunks, "
-                   f"model {manifest.get('model')})")
+                   f"model {manifest.get('model')}{stored})")
     click.echo("state:  fresh" if not reasons else "state:  needs rebuild: " + "; ".join(reasons))
 
 

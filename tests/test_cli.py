@@ -65,7 +65,20 @@ def test_no_build_flag(runner):
 def test_status(runner):
     runner("build", "-q")
     res = runner("status")
-    assert "state:  fresh" in res.output
+    assert "state:  fresh" in res.output and "stored vectors by" not in res.output
+
+
+def test_status_names_a_bulk_embedder(runner, fake_embedder, monkeypatch):
+    import qa.index
+
+    class Bulk:  # what bulk_embedder returns for a big bf16 build: the same vectors, another name
+        name, dim = "fake/bow-bf16", fake_embedder.dim
+        encode = staticmethod(fake_embedder.encode)
+
+    monkeypatch.setattr(qa.index, "bulk_embedder", lambda precision, query_embedder, n: Bulk())
+    runner("build", "-q")
+    res = runner("status")
+    assert "model fake/bow; stored vectors by fake/bow-bf16" in res.output and "state:  fresh" in res.output
 
 
 def test_help_loads_no_heavy_modules():
