@@ -123,7 +123,7 @@ class QA:
 
     def _load_new_build(self, name: str) -> None:
         try:
-            fresh = load_index(self.settings, self.embedder.name, self.embedder.dim)
+            fresh = self._load_index()
         except Exception as e:  # a damaged or foreign build must never take the running app down
             self._rejected_build = name
             log.warning("the new index build %s cannot be loaded (%s); still answering from %s. "
@@ -137,34 +137,32 @@ class QA:
     def stale_reasons(self) -> list[str]:
         return stale_reasons(self.settings, self.embedder.name, self.embedder.dim)
 
+    def _load_index(self) -> Index:
+        return load_index(self.settings, self.embedder.name, self.embedder.dim)
+
     def build(self, progress: bool = False, on_stage=None) -> dict:
         """(Re)build the index now and load it."""
         manifest = build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
         with self._lock:
-            self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
+            self._index = self._load_index()
         return manifest
 
     def warm_up(self, build_if_needed: bool = True, progress: bool = False, on_stage=None) -> None:
-        """Load the model and the index, building the index first when it is missing or stale."""
+        """Load the model and the index, building the index first when it is missing, stale or
+        damaged (``load_index`` checks all three, so the index files are hashed once)."""
         if self._index is not None:
             return
         with self._lock:
             if self._index is not None:
                 return
-            reasons = self.stale_reasons()
-            if reasons:
-                if not build_if_needed:
-                    raise IndexStateError(f"the index needs a rebuild: {'; '.join(reasons)}. Run `qa build`.")
-                log.info("building index: %s", "; ".join(reasons))
-                build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
             try:
-                self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
-            except IndexStateError as e:  # damage only loading reveals (e.g. an index without checksums)
-                if reasons or not build_if_needed:
+                self._index = self._load_index()
+            except IndexStateError as e:
+                if not build_if_needed:
                     raise
-                log.warning("rebuilding the index: %s", e)
+                log.info("building index: %s", e)
                 build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
-                self._index = load_index(self.settings, self.embedder.name, self.embedder.dim)
+                self._index = self._load_index()
             self.embedder.warm_up()
 
     #: Settings that change what is in the index; the others only change how it is searched.
