@@ -32,6 +32,7 @@ import numpy as np
 from .chunking import chunk_document
 from .config import Settings
 from .corpus import Corpus, corpus_files, load_corpus
+from .digest import sha256_file
 from .embedding import Embedder, bulk_embedder
 from .errors import CorpusError, IndexStateError
 from .lexical import LexicalIndex
@@ -52,7 +53,7 @@ def file_hashes(corpus_dir: Path) -> dict[str, str]:
     """sha256 of every corpus file, keyed by its id (path relative to the corpus folder)."""
     out = {}
     for p in corpus_files(corpus_dir):
-        out[p.relative_to(corpus_dir).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+        out[p.relative_to(corpus_dir).as_posix()] = sha256_file(p)
     return out
 
 
@@ -185,7 +186,7 @@ def build_checksums(folder: Path) -> dict[str, list]:
     out = {}
     for p in sorted(folder.rglob("*")):
         if p.is_file() and p.name != "manifest.json":
-            out[p.relative_to(folder).as_posix()] = [p.stat().st_size, hashlib.sha256(p.read_bytes()).hexdigest()]
+            out[p.relative_to(folder).as_posix()] = [p.stat().st_size, sha256_file(p)]
     return out
 
 
@@ -207,7 +208,7 @@ def damage(folder: Path, manifest: dict) -> list[str]:
             if st.st_size != size:
                 problems.append(f"{rel} is {'truncated' if st.st_size < size else 'altered'} "
                                 f"({st.st_size} of {size} bytes)")
-            elif hashlib.sha256(p.read_bytes()).hexdigest() != digest:
+            elif sha256_file(p) != digest:
                 problems.append(f"{rel} is altered (checksum differs)")
         except OSError:
             problems.append(f"{rel} is missing")

@@ -27,7 +27,6 @@ processes starting on a cold cache export once and never read a half-written mod
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import logging
@@ -39,6 +38,7 @@ from pathlib import Path
 import numpy as np
 
 from .embedding import DIMENSION, MODEL_NAME, force_offline, model_path
+from .digest import sha256_file
 from .errors import ModelUnavailableError
 
 log = logging.getLogger(__name__)
@@ -63,11 +63,6 @@ INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 def onnx_available() -> bool:
     """Whether the serving dependencies (onnxruntime and tokenizers) are installed."""
     return all(importlib.util.find_spec(m) is not None for m in ("onnxruntime", "tokenizers"))
-
-
-def sha256_file(path: Path) -> str:
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _stat(path: Path) -> dict:
