@@ -159,11 +159,10 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     ranked.sort(key=lambda s: (-s.score, s.sentence))
 
     oov = sum(1 for m in q_sets if not m) / len(q_sets) if q_sets else 1.0
-    head = next(iter(analysis.focus_terms), None)
     return Retrieved(
         ranked=ranked,
         oov=oov,
-        head_oov=1.0 if head is not None and not index.lexical.knows(head) else 0.0,
+        head_oov=1.0 if focus_sets and not focus_sets[0] else 0.0,  # the first focus term matches nothing
         dense_top=next(iter(dense_rank), None),
         lexical_top=lex_order[0] if lex_order else None,
         chunk_scores=chunk_dense,
