@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/api/"
+EXAMPLE_BODY = '{"question": "When was the dialogue declared?"}'  # quoted in error messages
 #: Gradio's event routes (mounted at "/"): what the browser and gradio_client post questions to.
 GRADIO_EVENT_PREFIXES = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")
 #: Origins allowed when ``allowed_origins`` is empty: this machine, any port, http or https.
@@ -291,12 +292,13 @@ def create_app(qa: QA, settings: Settings | None = None):
     async def http_problem(request: Request, exc: StarletteHTTPException):
         # FastAPI's own refusals (e.g. 400 for a body too deeply nested to parse) in the API's
         # error shape; other paths keep FastAPI's default response.
-        if not request.url.path.startswith("/api/"):
+        # (Unknown /api/ paths and methods never get here: api_unknown below answers them.)
+        if not request.url.path.startswith(API_PREFIX):
             return await http_exception_handler(request, exc)
-        message = {400: "the request body could not be parsed; send one JSON object such as "
-                        '{"question": "When was the dialogue declared?"}'}.get(exc.status_code, str(exc.detail))
-        code = {400: "invalid_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-        return error(exc.status_code, code, message, headers=getattr(exc, "headers", None))
+        if exc.status_code == 400:
+            return error(400, "invalid_request", f"the request body could not be parsed; send one JSON object such as "
+                         f"{EXAMPLE_BODY}")
+        return error(exc.status_code, "http_error", str(exc.detail), headers=getattr(exc, "headers", None))
 
     class _Unauthorized(Exception):
         pass
@@ -374,8 +376,8 @@ def create_app(qa: QA, settings: Settings | None = None):
     def api_unknown(rest: str):
         # Without this, Gradio (mounted at /) would answer unknown /api/ paths in its own shape.
         if rest == "ask":
-            return error(405, "method_not_allowed", "use POST /api/ask with a JSON body such as "
-                         '{"question": "When was the dialogue declared?"}', headers={"Allow": "POST"})
+            return error(405, "method_not_allowed", f"use POST /api/ask with a JSON body such as {EXAMPLE_BODY}",
+                         headers={"Allow": "POST"})
         return error(404, "not_found", f"no API route /api/{rest[:100]}; the API is POST /api/ask "
                      "(schema at /openapi.json)")
 
