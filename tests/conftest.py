@@ -105,6 +105,20 @@ def tiny_qa(tiny_settings, fake_embedder):
     return qa
 
 
+@pytest.fixture(scope="module")
+def seed_fake_qa(tmp_path_factory):
+    """A warmed-up QA over a copy of the seed corpus with the fake embedder and default
+    settings, one per test module (for the server, API and load tests)."""
+    from qa.config import Settings
+    from qa.pipeline import QA
+
+    root = tmp_path_factory.mktemp("seed-fake")
+    shutil.copytree(SEED_CORPUS, root / "corpus")
+    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=FakeEmbedder())
+    qa.warm_up()
+    return qa
+
+
 @pytest.fixture(scope="session")
 def real_index_dir(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("real-index")

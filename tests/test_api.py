@@ -5,29 +5,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import SEED_CORPUS, FakeEmbedder
-from qa.config import Settings, load_settings
+from qa.config import load_settings
 from qa.errors import IndexStateError, QAError
-from qa.pipeline import QA
 from qa.server import AnswerOut, create_app, frame_ancestors, origin_regex, parse_origins
 
 Q = "When was the dialogue declared?"
 LOCAL = "http://localhost:5173"
 EVIL = "https://evil.example"
-
-
-@pytest.fixture(scope="module")
-def fake_qa(tmp_path_factory):
-    root = tmp_path_factory.mktemp("api")
-    shutil.copytree(SEED_CORPUS, root / "corpus")
-    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=FakeEmbedder())
-    qa.warm_up()
-    return qa
 
 
 def _client(qa, **overrides):
@@ -36,15 +24,15 @@ def _client(qa, **overrides):
 
 
 @pytest.fixture(scope="module")
-def client(fake_qa):
-    with _client(fake_qa) as c:
+def client(seed_fake_qa):
+    with _client(seed_fake_qa) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
-def locked(fake_qa):
+def locked(seed_fake_qa):
     """An app with an API key and an explicit list of allowed origins."""
-    with _client(fake_qa, api_key="s3cret-key", allowed_origins="https://docs.example.com, https://*.corp.example",
+    with _client(seed_fake_qa, api_key="s3cret-key", allowed_origins="https://docs.example.com, https://*.corp.example",
                  max_request_bytes=2048) as c:
         yield c
 
@@ -73,14 +61,14 @@ def test_openapi_documents_ask_request_and_response(client):
     assert {"HTTPBearer", "APIKeyHeader"} <= set(schema["components"]["securitySchemes"])
 
 
-def test_answer_is_exactly_the_cli_json_contract(client, fake_qa):
+def test_answer_is_exactly_the_cli_json_contract(client, seed_fake_qa):
     r = client.post("/api/ask", json={"question": Q})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     body = r.json()
-    assert body == json.loads(json.dumps(fake_qa.ask(Q).to_dict()))  # what `qa ask --json` prints
+    assert body == json.loads(json.dumps(seed_fake_qa.ask(Q).to_dict()))  # what `qa ask --json` prints
     AnswerOut.model_validate(body)  # and it conforms to the documented schema
-    text = (fake_qa.settings.corpus_dir / body["citations"][0]["doc"]).read_text(encoding="utf-8")
+    text = (seed_fake_qa.settings.corpus_dir / body["citations"][0]["doc"]).read_text(encoding="utf-8")
     for c in body["citations"]:
         assert c["text"] == text[c["start"]:c["end"]]
 
@@ -159,12 +147,12 @@ def test_oversized_body_is_413_and_the_server_keeps_serving(locked):
     assert locked.post("/api/ask", json={"question": Q}, headers=headers).status_code == 200
 
 
-def test_library_failures_become_json_errors_not_tracebacks(fake_qa, monkeypatch):
-    with _client(fake_qa) as c:
-        monkeypatch.setattr(fake_qa, "ask", lambda *a, **k: (_ for _ in ()).throw(IndexStateError("the index is locked")))
+def test_library_failures_become_json_errors_not_tracebacks(seed_fake_qa, monkeypatch):
+    with _client(seed_fake_qa) as c:
+        monkeypatch.setattr(seed_fake_qa, "ask", lambda *a, **k: (_ for _ in ()).throw(IndexStateError("the index is locked")))
         r = c.post("/api/ask", json={"question": Q})
         assert (r.status_code, r.json()["error"]) == (503, "the index is locked")
-        monkeypatch.setattr(fake_qa, "ask", lambda *a, **k: 1 / 0)
+        monkeypatch.setattr(seed_fake_qa, "ask", lambda *a, **k: 1 / 0)
         r = c.post("/api/ask", json={"question": Q})
         assert r.status_code == 500 and r.json()["code"] == "internal"
         assert "ZeroDivision" not in r.text and "Traceback" not in r.text
@@ -234,8 +222,8 @@ def test_cors_with_configured_origins(locked):
         assert _preflight(locked, origin).status_code == 400, origin
 
 
-def test_cors_star_allows_everyone(fake_qa):
-    with _client(fake_qa, allowed_origins="*") as c:
+def test_cors_star_allows_everyone(seed_fake_qa):
+    with _client(seed_fake_qa, allowed_origins="*") as c:
         assert _preflight(c, EVIL).headers["access-control-allow-origin"] == "*"
         assert c.get("/").headers["content-security-policy"] == "frame-ancestors *"
 
@@ -264,11 +252,11 @@ def test_origin_parsing():
     assert frame_ancestors(["https://a.example"]) == "frame-ancestors 'self' https://a.example"
 
 
-def test_bad_settings_fail_at_startup(fake_qa):
+def test_bad_settings_fail_at_startup(seed_fake_qa):
     with pytest.raises(QAError, match="allowed_origins"):
-        create_app(fake_qa, fake_qa.settings.replace(allowed_origins="docs.example.com"))
+        create_app(seed_fake_qa, seed_fake_qa.settings.replace(allowed_origins="docs.example.com"))
     with pytest.raises(QAError, match="max_request_bytes"):
-        create_app(fake_qa, fake_qa.settings.replace(max_request_bytes=10))
+        create_app(seed_fake_qa, seed_fake_qa.settings.replace(max_request_bytes=10))
 
 
 def test_settings_come_from_env_and_the_key_is_not_printed(monkeypatch):
@@ -300,8 +288,8 @@ def test_gradio_web_component_loader_is_served_locally(client):
     assert client.get("/" + target[1]).status_code == 200
 
 
-def test_healthz(client, fake_qa):
-    assert client.get("/healthz").json() == {"status": "ok", "documents": 1, "chunks": len(fake_qa.index.chunks)}
+def test_healthz(client, seed_fake_qa):
+    assert client.get("/healthz").json() == {"status": "ok", "documents": 1, "chunks": len(seed_fake_qa.index.chunks)}
 
 
 def test_uploads_to_gradio_are_capped(client):

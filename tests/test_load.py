@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, FakeEmbedder, SEED_CORPUS
+from conftest import REPO
 
 DEV = [json.loads(line) for line in (REPO / "testsets" / "dev.jsonl").read_text(encoding="utf-8").splitlines()
        if line.strip()]
@@ -95,29 +95,15 @@ class SlowQA:
                 self.active -= 1
 
 
-@pytest.fixture(scope="module")
-def fake_qa(tmp_path_factory):
-    import shutil
-
-    from qa.config import Settings
-    from qa.pipeline import QA
-
-    root = tmp_path_factory.mktemp("load")
-    shutil.copytree(SEED_CORPUS, root / "corpus")
-    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=FakeEmbedder())
-    qa.warm_up()
-    return qa
-
-
 @pytest.mark.parametrize("concurrency", [1, 4])
-def test_chat_and_api_answer_concurrently_as_configured(fake_qa, concurrency):
+def test_chat_and_api_answer_concurrently_as_configured(seed_fake_qa, concurrency):
     import httpx
     from gradio_client import Client
 
     from qa.server import create_app, serve_in_thread
 
-    slow = SlowQA(fake_qa, delay=0.4)
-    settings = fake_qa.settings.replace(concurrency=concurrency)
+    slow = SlowQA(seed_fake_qa, delay=0.4)
+    settings = seed_fake_qa.settings.replace(concurrency=concurrency)
     with serve_in_thread(create_app(slow, settings)) as url:
         clients = [Client(url + "/", verbose=False, analytics_enabled=False, download_files=False) for _ in range(4)]
         try:
@@ -142,7 +128,7 @@ def test_chat_and_api_answer_concurrently_as_configured(fake_qa, concurrency):
     # upper bound flaked on a loaded machine (timing belongs in the `bench` load test).
 
 
-def test_keep_alive_requests_do_not_wait_for_delayed_acks(fake_qa):
+def test_keep_alive_requests_do_not_wait_for_delayed_acks(seed_fake_qa):
     """The listening socket must be created as TCP (proto IPPROTO_TCP) so that asyncio turns
     Nagle off on each connection; it once was not, and every request on a kept-alive connection
     (what browsers and clients do) took ~40 ms longer: /healthz 45 ms instead of 2."""
@@ -157,7 +143,7 @@ def test_keep_alive_requests_do_not_wait_for_delayed_acks(fake_qa):
         assert sock.proto == socketlib.IPPROTO_TCP
     finally:
         sock.close()
-    with serve_in_thread(create_app(fake_qa, fake_qa.settings)) as url, httpx.Client(base_url=url) as http:
+    with serve_in_thread(create_app(seed_fake_qa, seed_fake_qa.settings)) as url, httpx.Client(base_url=url) as http:
         http.get("/healthz")
         times = []
         for _ in range(15):
