@@ -12,9 +12,9 @@ sentence-transformers does, padded per batch).
   (Attention, SkipLayerNorm, BiasGelu, EmbedLayerNorm: the same arithmetic in fewer kernels); it
   matches sentence-transformers to ~1e-7 per component (cosine >= 0.99999), so retrieval results
   are unchanged.
-- int8 (``embedding_backend = "onnx-int8"``) is that fused fp32 graph ``quantize_dynamic``-ed on the MatMuls outside attention (per-channel weights; the fused
-  Attention stays fp32): ~1.5-1.8x torch in batches, cosine ~0.994 to fp32, dev metrics within
-  1 point of fp32.
+- int8 (``embedding_backend = "onnx-int8"``) is that fused fp32 graph ``quantize_dynamic``-ed on
+  the MatMuls outside attention (per-channel weights; the fused Attention stays fp32): ~1.5-1.8x
+  torch in batches, cosine ~0.994 to fp32, dev metrics within 1 point of fp32.
 
 The embedder ``name`` includes the backend ("all-MiniLM-L6-v2/onnx-fp32", ".../onnx-int8";
 torch is ".../torch"), so switching backend rebuilds the index. That is conservative for fp32
@@ -48,10 +48,11 @@ log = logging.getLogger(__name__)
 #: ~9% faster for a lone question, measured interleaved in one process).
 EXPORT_VERSION = 2
 OPSET = 17
-#: Dynamic int8 recipe, part of the sidecar (changing it re-quantises old caches). The fp32 export is
-#: first fused by ORT's transformer optimiser (``fuse``: Attention, SkipLayerNorm, BiasGelu,
-#: EmbedLayerNorm), then only the weight MatMuls outside attention (attention output, FFN in/out)
-#: get int8 per-channel weights; the fused Attention op (QKV projection, scores, softmax) stays fp32.
+#: Dynamic int8 recipe, part of the sidecar (changing it re-quantises old caches). The fp32 export,
+#: fused by ORT's transformer optimiser (``fuse``: Attention, SkipLayerNorm, BiasGelu, EmbedLayerNorm;
+#: re-run here, which is idempotent and insists on a fused Attention), gets int8 per-channel weights
+#: only in the MatMuls outside attention (attention output, FFN in/out); the fused Attention op (QKV
+#: projection, scores, softmax) stays fp32.
 #: Quantising everything, as recipe 1 did (including the activation x activation score MatMuls),
 #: moved dev metrics by up to 5.9 points; this one stays within 1 point of fp32 at about the same
 #: speed (docs/performance.md, "Indexing throughput").
