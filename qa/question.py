@@ -32,7 +32,7 @@ _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("where", re.compile(r"\bwhere\b|\bin (?:what|which) (?:city|place|capital)\b|\b(?:what|which)\b(?:\s+[\w'-]+){0,2}\s+(?:city|place|venue|town)\b")),
     ("why", re.compile(r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|was) the reason\b|\bhow come\b|\bwhat (?:motivat|explain)")),
     ("list", re.compile(rf"\b(?:what|which|list|name)\b.*\b(?:are|were)\b.*\b{_LIST_NOUNS}\b|\blist\b|\b(?:what|which) {_LIST_NOUNS}\b")),
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+[\w'-]+){0,3}\s+(?:person|minister|president|leader|official|analyst|diplomat|author|politician|chair)\b|\bname of the\b")),
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+[\w'-]+){0,3}\s+(?:person|minister|president|leader|analyst|diplomat|author|politician|chair)\b|\bname of the\b")),
     ("which", re.compile(r"\bwhich\b")),
     ("what", re.compile(r"\bwhat\b|\bdescribe\b|\bexplain\b")),
 ]
@@ -75,9 +75,10 @@ def entity_terms(question: str) -> tuple[str, ...]:
     out = []
     for n, tok in enumerate(_TOKEN.findall(fold(question))):
         for w_orig in re.findall(r"[^\W_]+(?:[-'][^\W_]+)*", tok):
-            w = words(w_orig)
-            if not w or w[0] in STOPWORDS:
-                continue
-            if any(ch.isdigit() for ch in w[0]) or (n > 0 and w_orig[:1].isupper()):
-                out.append(stem(w[0]))
+            capitalised = n > 0 and w_orig[:1].isupper()  # "Kassym-Jomart": both parts
+            for w in words(w_orig):
+                if w in STOPWORDS:
+                    continue
+                if any(ch.isdigit() for ch in w) or capitalised:
+                    out.append(stem(w))
     return tuple(dict.fromkeys(out))

@@ -119,6 +119,10 @@ def best_span(text: str, kind: str, question: str) -> Span | None:
         span_words = set(words(text[s.start:s.end]))
         if span_words and span_words <= q_words:
             continue
+        # A person the question already names is not who it asks for: "Who said the meeting
+        # happened thanks to Tokayev?" is not answered by "Kassym-Jomart Tokayev".
+        if kind == "person" and any(len(w) > 3 and w in q_words for w in span_words):
+            continue
         cands.append(s)
     if not cands:
         return None

@@ -48,12 +48,15 @@ _ORDINALS = {w: f"{i}{'st' if i == 1 else 'nd' if i == 2 else 'rd' if i == 3 els
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens: possessive 's removed ("Japan's" -> "japan"), ordinal words
-    written as numbers ("fourth" -> "4th") so both spellings match."""
+    written as numbers ("fourth" -> "4th") so both spellings match, and hyphenated compounds
+    split into their parts ("mid-2006" -> "mid", "2006"; "inter-regional" -> "inter",
+    "regional"), so a compound on one side matches its head word on the other."""
     out = []
     for w in _WORD.findall(fold(text).lower()):
         if w.endswith("'s"):
             w = w[:-2]
-        out.append(_ORDINALS.get(w, w))
+        for part in w.split("-"):
+            out.append(_ORDINALS.get(part, part))
     return out
 
 

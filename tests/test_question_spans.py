@@ -24,6 +24,7 @@ from qa.types import Turn
     ("List the objectives.", "list"),
     ("Which country is an observer?", "which"),
     ("What is Silk Road diplomacy?", "what"),
+    ("What is the official language of Kyrgyzstan?", "what"),  # an adjective, not a person
     ("Tokayev", "other"),
 ])
 def test_question_types(q, qtype):
@@ -34,6 +35,15 @@ def test_terms_and_entities():
     a = analyse("Who was Turkmenistan's foreign minister at the fourth meeting in 2012?")
     assert set(a.entities) == {"turkmenistan", "4th", "2012"}
     assert "4th" in a.terms and "who" not in a.terms
+
+
+def test_hyphenated_compounds_match_their_parts():
+    from qa.text import terms, words
+
+    assert words("the mid-2006 get-together") == ["the", "mid", "2006", "get", "together"]
+    assert "2006" in terms("What was agreed in mid-2006?")
+    a = analyse("What did Kassym-Jomart Tokayev say in mid-2006?")
+    assert set(a.entities) == {"kassym", "jomart", "tokayev", "2006"}
 
 
 TEXT = ("The 4th meeting took place on 10 November 2012 in Tokyo. Foreign Minister of Kyrgyzstan Erlan Abdyldaev, "
@@ -64,6 +74,14 @@ def test_best_span_uses_the_rare_question_word_as_anchor():
 
 def test_best_span_skips_what_the_question_already_says():
     assert best_span("The meeting was held in Tokyo.", "place", "Where in Tokyo was the meeting held?") is None
+
+
+def test_best_span_skips_a_person_the_question_names():
+    text = "According to Kawaguchi, it was possible due to the efforts of President Kassym-Jomart Tokayev."
+    s = best_span(text, "person", "Who said it happened thanks to Tokayev?")
+    assert text[s.start:s.end] == "Kawaguchi"
+    s = best_span(text, "person", "Who made it possible, according to Kawaguchi?")
+    assert text[s.start:s.end] == "Kassym-Jomart Tokayev"
 
 
 def test_follow_up_rewrite():
