@@ -112,6 +112,7 @@ def compose(
         entity=best.signals["entity"],
         oov=retrieved.oov,
         head_oov=retrieved.head_oov,
+        name_oov=retrieved.name_oov,
         agreement=1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
         type_match=best.signals["type_match"] if kind in SPAN_KINDS else 1.0,
         mismatch=mismatch(kind, best.signals["type_match"], analysis.focus_terms, chunk_terms),

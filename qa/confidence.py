@@ -11,6 +11,9 @@ corpus can score higher than a real paraphrase. So the confidence is a logistic 
   head_oov    1 when the question's first content word -- usually what it asks about: "the
               *population* of Kazakhstan", "the *capital* of Mongolia" -- is found nowhere in the
               corpus; paraphrases tend to change verbs and adverbs, not the thing asked about
+  name_oov    1 when the question names something -- a capitalised word, not a number -- that
+              occurs nowhere in the corpus ("Mongolia", "GDP", "China"): the corpus cannot be
+              about it, however well the rest of the question matches
   agreement   1 when the dense and the lexical retriever put the same sentence first
   type_match  1 when the best sentence holds the kind of span the question asks for
               (1 for questions that ask for no particular kind)
@@ -26,7 +29,7 @@ from __future__ import annotations
 
 import math
 
-FEATURES = ("dense", "coverage", "window", "entity", "oov", "head_oov", "agreement", "type_match", "mismatch")
+FEATURES = ("dense", "coverage", "window", "entity", "oov", "head_oov", "name_oov", "agreement", "type_match", "mismatch")
 
 
 def features(**values: float) -> dict[str, float]:

@@ -57,6 +57,7 @@ class Retrieved:
     ranked: list[Scored]  # best first
     oov: float  # share of the question's content terms that occur nowhere in the corpus
     head_oov: float  # 1.0 when the question's first content term occurs nowhere in the corpus
+    name_oov: float  # 1.0 when a name in the question (not a number) occurs nowhere in the corpus
     dense_top: int | None  # best sentence by dense score alone
     lexical_top: int | None  # best sentence by BM25 alone
     chunk_scores: dict[int, float] = field(default_factory=dict)
@@ -163,6 +164,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
         ranked=ranked,
         oov=oov,
         head_oov=1.0 if focus_sets and not focus_sets[0] else 0.0,  # the first focus term matches nothing
+        name_oov=1.0 if any(not m for t, m in zip(analysis.entities, entity_sets) if not t[:1].isdigit()) else 0.0,
         dense_top=next(iter(dense_rank), None),
         lexical_top=lex_order[0] if lex_order else None,
         chunk_scores=chunk_dense,
