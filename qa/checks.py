@@ -14,7 +14,16 @@ amount, so every similarity signal calls them answered. Two facts give them away
                  (asked about 2006, the passage is about 2012; asked about the 5th meeting, it
                  describes the 4th). A passage that names no such number does not conflict.
 
-``mismatch`` is 1.0 when either fires; qa/confidence.py uses it as a feature, so the fitted
+  missing attribute
+                 the question asks for an attribute by its own name -- a birth date, a
+                 population, a capital, a currency, a language; or, in a who-question, an
+                 office ("the *president* of", "who *chaired*") -- and the passage around the
+                 best sentence never uses that word or its family. Such names are rarely
+                 paraphrased ("born" is "born"), so a passage without them is about the entity,
+                 not the attribute ("When was Tokayev born?" answered by the year he was
+                 foreign minister). Other words are not checked: paraphrases replace them.
+
+``mismatch`` is 1.0 when any fires; qa/confidence.py uses it as a feature, so the fitted
 weight (``qa eval --calibrate``) decides how much it counts. Both checks are set operations on
 term sets the index has already cached: no model call, microseconds per question.
 """
@@ -23,6 +32,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+
+from .text import stem
 
 #: Span kinds whose absence from the best sentence means the sentence cannot answer.
 RELIABLE_KINDS = frozenset({"date", "count", "money"})
@@ -59,12 +70,37 @@ def number_conflict(question_terms: Iterable[str], passage_terms: Iterable[str])
     return any(have.get(sort) and t not in have[sort] for t, sort in asked)
 
 
+def _stems(*groups: str) -> tuple[frozenset[str], ...]:
+    return tuple(frozenset(stem(w) for w in g.split()) for g in groups)
+
+
+#: Attributes asked for by name, each with the words a passage would state it with.
+ATTRIBUTES = _stems("born birth birthday", "died death", "population inhabitants populous",
+                    "currency", "language languages spoken", "gdp",
+                    "height tall", "age aged old", "married wife husband spouse")
+#: Offices a who-question can ask about; the person holding another office is not the answer.
+ROLES = _stems("president presidents presidential", "prime premier", "chair chaired chairman chairs chairperson",
+               "secretary", "ambassador", "governor", "mayor", "king queen", "emperor", "chancellor")
+
+
+def missing_attribute(qtype: str, question_terms: Iterable[str], passage_terms: frozenset[str]) -> bool:
+    """Whether the question names an attribute (or, asking "who", an office) that the passage
+    never mentions."""
+    asked = set(question_terms)
+    groups = ATTRIBUTES + ROLES if qtype == "who" else ATTRIBUTES
+    return any(not g.isdisjoint(asked) and g.isdisjoint(passage_terms) for g in groups)
+
+
 def missing_kind(expected_span: str | None, type_match: float) -> bool:
     """Whether a date/count/money question got a best sentence without such a span."""
     return expected_span in RELIABLE_KINDS and type_match <= 0.0
 
 
 def mismatch(expected_span: str | None, type_match: float, question_terms: Iterable[str],
-             passage_terms: Iterable[str]) -> float:
-    """1.0 when the passage cannot hold the answer asked for (see the module docstring)."""
-    return 1.0 if missing_kind(expected_span, type_match) or number_conflict(question_terms, passage_terms) else 0.0
+             passage_terms: frozenset[str], qtype: str = "", answer_terms: frozenset[str] | None = None) -> float:
+    """1.0 when the passage cannot hold the answer asked for (see the module docstring).
+    ``answer_terms``: the terms around the answer sentence, for the attribute check (default:
+    the passage's)."""
+    question_terms = tuple(question_terms)
+    return 1.0 if (missing_kind(expected_span, type_match) or number_conflict(question_terms, passage_terms)
+                   or missing_attribute(qtype, question_terms, passage_terms if answer_terms is None else answer_terms)) else 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.checks import mismatch, missing_kind, number_conflict, number_sort
+from qa.checks import mismatch, missing_attribute, missing_kind, number_conflict, number_sort
 from qa.confidence import FEATURES
 from qa.text import terms
 
@@ -37,11 +37,26 @@ def test_missing_kind_only_for_reliable_kinds():
     assert not missing_kind(None, 0.0) and not missing_kind("list", 0.0)
 
 
+def test_missing_attribute_named_by_the_question():
+    passage = frozenset(terms("Tokayev, who in 2004 was the country's foreign minister, is now President of Kazakhstan."))
+    assert missing_attribute("when", terms("When was Tokayev born?"), passage)
+    assert missing_attribute("what", terms("What is the population of Kazakhstan?"), passage)
+    assert missing_attribute("what", terms("Which languages are spoken in Kazakhstan?"), passage)
+    assert not missing_attribute("what", terms("What office did Tokayev hold in 2004?"), passage)  # not an attribute word
+    assert not missing_attribute("when", terms("When was he born?"), passage | {"born"})
+    # offices count in who-questions only: the person holding another office is not the answer
+    assert missing_attribute("who", terms("Who chaired the meeting in Astana?"), passage)
+    assert not missing_attribute("who", terms("Who is the president of Kazakhstan?"), passage)  # "President"
+    assert not missing_attribute("what", terms("What did the chairman say?"), passage)
+
+
 def test_mismatch_is_either_check():
-    passage = terms("The treaty was signed on 3 May 1999 in Gamma City.")
+    passage = frozenset(terms("The treaty was signed on 3 May 1999 in Gamma City."))
     assert mismatch("date", 0.0, terms("When was it ratified?"), passage) == 1.0
     assert mismatch(None, 1.0, terms("What was signed in 2003?"), passage) == 1.0
     assert mismatch("date", 1.0, terms("When was the treaty signed?"), passage) == 0.0
+    assert mismatch("date", 1.0, terms("When was Gamma born?"), passage) == 1.0
+    assert mismatch("date", 1.0, terms("When was Gamma born?"), passage, answer_terms=passage | {"born"}) == 0.0
 
 
 def test_answer_signals_carry_mismatch(tiny_qa):
@@ -51,3 +66,5 @@ def test_answer_signals_carry_mismatch(tiny_qa):
     fine = tiny_qa.ask("Where did the parties meet again in 2001?")
     assert fine.signals["mismatch"] == 0.0
     assert set(fine.signals) == set(FEATURES)
+    assert tiny_qa.ask("When was Jane Q. Smith born?").signals["mismatch"] == 1.0
+    assert tiny_qa.ask("Who chaired the signing?").signals["mismatch"] == 0.0
