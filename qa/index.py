@@ -43,7 +43,7 @@ from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2  # 2: hyphenated compounds split into their parts for matching
+FORMAT_VERSION = 3  # 2: hyphenated compounds split for matching; 3: British -our spellings folded
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 Progress = Callable[[str], None]

@@ -46,6 +46,12 @@ _ORDINALS = {w: f"{i}{'st' if i == 1 else 'nd' if i == 2 else 'rd' if i == 3 els
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), start=1)}
 
 
+# British "-our" spellings to American ones ("neighbouring" -> "neighboring", "favour" ->
+# "favor"), on both the corpus and the question side so either spelling matches the other.
+# Three letters at least before "our" keep "four", "hour", "your", "tour" as they are.
+_OUR = re.compile(r"(?<=[a-z]{3})our(?=(?:s|ed|ing|ite|ites|able|ful|less|hood|ly)?$)")
+
+
 def words(text: str) -> list[str]:
     """Lower-cased word tokens: possessive 's removed ("Japan's" -> "japan"), ordinal words
     written as numbers ("fourth" -> "4th") so both spellings match, and hyphenated compounds
@@ -56,7 +62,7 @@ def words(text: str) -> list[str]:
         if w.endswith("'s"):
             w = w[:-2]
         for part in w.split("-"):
-            out.append(_ORDINALS.get(part, part))
+            out.append(_ORDINALS.get(part) or _OUR.sub("or", part))
     return out
 
 
