@@ -188,7 +188,7 @@ class QA:
         if query == question:
             return question, query, asked
         analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span,
-                           own_terms=asked.terms)
+                           list_of=asked.list_of, own_terms=asked.terms)
         return question, query, analysis
 
     def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None) -> Answer:

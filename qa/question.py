@@ -24,14 +24,26 @@ EXPECTED_SPAN = {
     "list": "list",
 }
 
-_LIST_NOUNS = r"(objectives|goals|aims|reasons|areas|principles|members|countries|participants|states|nations|topics|elements|issues|points)"
+# Plural nouns that ask for several things: names (countries, people) or items (goals, topics).
+_NAME_NOUNS = (r"(?:countries|states|nations|members|participants|heads|leaders|presidents|ministers|people|"
+               r"delegates|delegations|representatives|cities|companies|organi[sz]ations)")
+_ITEM_NOUNS = (r"(?:objectives|goals|aims|reasons|areas|principles|topics|elements|issues|points|priorities|"
+               r"purposes|tasks|measures|steps|fields|sectors|themes|subjects|challenges|factors)")
+_LIST_NOUNS = rf"(?:{_NAME_NOUNS}|{_ITEM_NOUNS})"
+_COUNT_WORDS = r"(?:two|three|four|five|six|seven|eight|nine|ten|several|\d+)"
+# "which two aims", "what economic aims", "which heads of state": what/which, at most two
+# modifiers (not verbs: "what did Tokyo offer its partners" is no list), then a plural list noun
+_MODIFIER = r"(?!(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|of)\b)[\w'-]+"
+_LIST_NAMES = re.compile(rf"\b{_NAME_NOUNS}\b")
 _PATTERNS: list[tuple[str, re.Pattern]] = [
     ("how_many", re.compile(r"\bhow many\b|\bnumber of\b|\bhow often\b")),
     ("how_much", re.compile(r"\bhow much\b|\bwhat (?:amount|sum)\b|\bhow large (?:a|an|the)? ?(?:sum|amount)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:(?:is|was|were|are) (?:the|its|their) )?(?:year|date|day|month|time)s?\b|\bwhich (?:year|date|day|month)s?\b|\bin what year\b|\bon what (?:date|day)\b")),
     ("where", re.compile(r"\bwhere\b|\bin (?:what|which) (?:city|place|capital)\b|\b(?:what|which)\b(?:\s+[\w'-]+){0,2}\s+(?:city|place|venue|town)\b")),
     ("why", re.compile(r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|was) the reason\b|\bhow come\b|\bwhat (?:motivat|explain)")),
-    ("list", re.compile(rf"\b(?:what|which|list|name)\b.*\b(?:are|were)\b.*\b{_LIST_NOUNS}\b|\blist\b|\b(?:what|which) {_LIST_NOUNS}\b")),
+    ("list", re.compile(rf"\b(?:what|which|list|name)\b.*\b(?:are|were)\b.*\b{_LIST_NOUNS}\b|\blist\b"
+                        rf"|\b(?:what|which)\s+(?:{_MODIFIER}\s+){{0,2}}{_LIST_NOUNS}\b"
+                        rf"|\b(?:what|which)\s+(?:the\s+)?{_COUNT_WORDS}\s+[a-z]")),
     ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+[\w'-]+){0,3}\s+(?:person|minister|president|leader|analyst|diplomat|author|politician|chair)\b|\bname of the\b")),
     ("which", re.compile(r"\bwhich\b")),
     ("what", re.compile(r"\bwhat\b|\bdescribe\b|\bexplain\b")),
@@ -46,6 +58,7 @@ class QuestionAnalysis:
     terms: tuple[str, ...]  # stemmed content terms
     entities: tuple[str, ...] = ()  # terms of names and numbers ("Tokayev", "2012", "4th")
     own_terms: tuple[str, ...] | None = None  # a follow-up's own terms, without the borrowed context
+    list_of: str | None = None  # for a list question: "names" (countries, people) or "items" (goals, topics)
 
     @property
     def focus_terms(self) -> tuple[str, ...]:
@@ -61,8 +74,11 @@ def analyse(question: str) -> QuestionAnalysis:
         m = pattern.search(q)
         if m and m.start() < first:
             qtype, first = name, m.start()
+    list_of = None
+    if qtype == "list":
+        list_of = "names" if _LIST_NAMES.search(q) else "items"
     return QuestionAnalysis(question, qtype, EXPECTED_SPAN.get(qtype), tuple(dict.fromkeys(terms(question))),
-                            entity_terms(question))
+                            entity_terms(question), list_of=list_of)
 
 
 _TOKEN = re.compile(r"\S+")

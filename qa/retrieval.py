@@ -19,6 +19,11 @@ sentence gets these signals, all in [0, 1]:
                in Tokyo.") carries no answer, while the next one ("There, ... agreed") does
   cue          1 for a "why" question and a sentence with a reason cue ("because", "due to",
                "in order to", ...), or a "list" question and a list item / list introduction
+  listing      1 for a "list" question and a sentence that lists: a list item, a list
+               introduction ("...:") or an enumeration (qa.spans.enumeration: "A, B, and C",
+               "two goals: to X, and to Y"); a question for names ("which countries", "which
+               heads of state") wants a series of names or a list item that is a name; 0 when
+               the sentence and its predecessor miss a name or number of the question (entity < 1)
 
 ``fusion="weighted"`` ranks by the weighted sum (weights in Settings.fusion_weights, chosen
 on the dev set with ``qa eval --tune-fusion``); ``fusion="rrf"`` ranks by reciprocal rank
@@ -35,9 +40,10 @@ import numpy as np
 from .config import Settings
 from .index import Index
 from .question import QuestionAnalysis
+from .spans import enumeration, is_name_item
 from .text import fold, words
 
-SIGNALS = ("dense", "chunk_dense", "lexical", "coverage", "window", "entity", "type_match", "novelty", "cue")
+SIGNALS = ("dense", "chunk_dense", "lexical", "coverage", "window", "entity", "type_match", "novelty", "cue", "listing")
 _REASON = re.compile(
     r"\b(because|due to|owing to|thanks to|since|as a result|so that|in order to|with the aim|aim of|"
     r"the goal|to help|to promote|to encourage|maintaining|given|reasons?|why|for the projects)\b",
@@ -83,6 +89,17 @@ def _cue(index: Index, i: int, qtype: str) -> float:
     if qtype == "list":
         return 1.0 if sent.is_list_item or sent.text.rstrip().endswith(":") else 0.0
     return 0.0
+
+
+def _listing(index: Index, i: int, analysis: QuestionAnalysis) -> float:
+    """1 when sentence ``i`` lists what a list question asks for (see ``listing`` above)."""
+    if analysis.qtype != "list":
+        return 0.0
+    sent = index.sentences[i]
+    listed = enumeration(sent.text)
+    if analysis.list_of == "names":
+        return 1.0 if listed == "names" or (sent.is_list_item and is_name_item(sent.text)) else 0.0
+    return 1.0 if sent.is_list_item or sent.text.rstrip().endswith(":") or listed else 0.0
 
 
 def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, settings: Settings) -> Retrieved:
@@ -152,6 +169,9 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
             "novelty": len(bare - q_union) / len(bare) if bare else 0.0,
             "cue": _cue(index, i, analysis.qtype),
         }
+        # an enumeration answers a list question only where it is about everything the question
+        # names ("the first Intellectual Dialogue": not a list about something else)
+        sig["listing"] = _listing(index, i, analysis) if sig["entity"] >= 1.0 else 0.0
         if settings.fusion == "rrf":
             score = sum(1.0 / (settings.rrf_k + 1 + r[i]) for r in (dense_rank, lex_rank) if i in r)
         else:

@@ -8,6 +8,7 @@ a span is offered only when its shape is unambiguous; otherwise the whole senten
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from dataclasses import dataclass
 
 from .text import fold, words
@@ -43,6 +44,13 @@ _PLACE = re.compile(rf"\b(?:in|at|to|from)\s+(?P<name>{_CAP}(?:\s{_CAP})?(?:,\s{
 _NOT_NAMES = {w.lower() for w in _MONTH.replace("(?:", "").replace(")\\.?", "").split("|")} | {
     "the", "a", "an", "this", "that", "these", "those", "there", "it", "they", "on", "in", "during", "additionally",
 }
+
+
+#: Most words an inner item of a series may have ("senior officials", "expansion of Japanese-
+#: Central Asian relations"); a longer stretch between two commas is a clause, not an item.
+MAX_ITEM_WORDS = 6
+#: People a sentence must name to count as a list of names on that ground alone.
+MIN_NAMES = 3
 
 
 @dataclass(frozen=True)
@@ -107,6 +115,11 @@ def find_spans(text: str, kind: str) -> list[Span]:
     return out
 
 
+def _item_start(text: str, pos: int) -> int:
+    """Where the list item holding offset ``pos`` starts: after the last "," ";" or ":" before it."""
+    return max(text.rfind(sep, 0, pos) for sep in ",;:") + 1
+
+
 def best_span(text: str, kind: str, question: str) -> Span | None:
     """The span of ``kind`` that best answers ``question`` in ``text``, or None when unclear.
 
@@ -140,6 +153,12 @@ def best_span(text: str, kind: str, question: str) -> Span | None:
                 positions[w] = hits
     unique = [p[0] for p in positions.values() if len(p) == 1]
     anchors = unique or [a for p in positions.values() for a in p]
+    if kind == "person" and len(cands) >= MIN_NAMES and not any(
+            _item_start(text, s.start) <= a < s.end for s in cands for a in anchors):
+        # Several people listed and no question word inside one of the list's items ("Foreign
+        # Minister of Kyrgyzstan Erlan Abdyldaev") picks one of them: "Who attended the
+        # meeting?" over a sentence naming every minister is answered by the whole sentence.
+        return None
     if not anchors:
         return cands[0]
 
@@ -149,3 +168,85 @@ def best_span(text: str, kind: str, question: str) -> Span | None:
         return min((s.start - a) if a <= s.start else 3 * (a - s.end) + 10 for a in anchors)
 
     return min(cands, key=distance)
+
+
+# --- Enumerations: a sentence that lists several things --------------------------------------
+
+_SEGMENT_SPLIT = re.compile(r"\s*[,;]\s*")
+_COORD = re.compile(r"^[\"'(]*\s*(?:and|or|as well as|along with)\s+", re.IGNORECASE)
+_INNER_COORD = re.compile(r"\s(?:and|or)\s")
+_COLON = re.compile(r":\s+(?=\S)")
+_LEADING_DET = re.compile(r"^(?:the|a|an)\s+", re.IGNORECASE)
+
+
+def _is_name(item: str) -> bool:
+    item = _LEADING_DET.sub("", _COORD.sub("", item.strip(" \"'()")))
+    return item[:1].isupper()
+
+
+def _series(text: str) -> tuple[int, bool] | None:
+    """(items, whether a series of names) for the coordinated series in ``text``: short
+    comma-separated items closed by a coordinated one ("A, B, C and D", "A, B, and C",
+    "A, B, as well as C"); the most items of any series, and names when any series is one of
+    capitalised items. None when there is no series of at least three items."""
+    segs = [s for s in _SEGMENT_SPLIT.split(text.rstrip(" .;:")) if s]
+    best: tuple[int, bool] | None = None
+    for end in range(1, len(segs)):
+        last = segs[end]
+        coordinated = bool(_COORD.match(last))
+        inner = None if coordinated else _INNER_COORD.search(last)
+        if not coordinated and inner is None:
+            continue
+        # inner items: the short segments right before ``last`` (the first item of the series
+        # may end a longer clause: "... the nations of Kazakhstan, Kyrgyzstan and Uzbekistan")
+        k = end - 1
+        while k >= 1 and len(segs[k].split()) <= MAX_ITEM_WORDS:
+            k -= 1
+        inner_items = segs[k + 1:end]
+        if inner is not None:
+            head = last[:inner.start()]
+            tail = last[inner.end():]
+            if len(head.split()) > MAX_ITEM_WORDS:
+                continue
+            # "A, B and C" with one inner item needs names on both sides of the "and" (a clause
+            # "..., especially X, is helpful and complements Y" is no series); two inner items suffice
+            if len(inner_items) < 2 and not (_is_name(head) and _is_name(tail) and all(map(_is_name, inner_items))):
+                continue
+            items = len(inner_items) + 3
+            names = all(map(_is_name, inner_items + [head, tail]))
+        else:
+            if not inner_items:
+                continue
+            items = len(inner_items) + 2
+            names = all(map(_is_name, inner_items + [last]))
+        if items >= 3:
+            best = (max(items, best[0] if best else 0), names or (best is not None and best[1]))
+    return best
+
+
+def enumeration(text: str) -> str | None:
+    """Whether a sentence lists several things, and what: ``"names"`` for a series of
+    capitalised names ("Kazakhstan, Kyrgyzstan, Tajikistan and Uzbekistan") or three or more
+    people, ``"items"`` for a series of phrases ("peace, stability, and democracy") or for
+    items after a colon ("two goals: to X, and to Y"), None otherwise."""
+    return _enumeration(fold(text))
+
+
+@lru_cache(maxsize=4096)
+def _enumeration(text: str) -> str | None:
+    if len(find_spans(text, "person")) >= MIN_NAMES:
+        return "names"
+    series = _series(text)
+    if series is not None and series[1]:
+        return "names"
+    colon = _COLON.search(text)  # "two goals: to X, and to Y" (not a closing "...:" nor "10:30")
+    if colon:
+        after = text[colon.end():]
+        if _SEGMENT_SPLIT.search(after.strip(" .")) or _INNER_COORD.search(after):
+            return "items"
+    return "items" if series is not None else None
+
+
+def is_name_item(text: str) -> bool:
+    """Whether a list item is a short capitalised name ("Geostrategy in Central Asia")."""
+    return len(text.split()) <= MAX_ITEM_WORDS and _is_name(text)

@@ -1,0 +1,94 @@
+"""List questions: typing ("which countries", "what two aims"), enumerations in sentences,
+the ``listing`` retrieval signal and whole-sentence answers for lists of people."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from qa.question import analyse
+from qa.retrieval import _listing
+from qa.spans import best_span, enumeration
+
+
+@pytest.mark.parametrize("q, list_of", [
+    ("What are the main objectives of the dialogue?", "items"),
+    ("What two aims does Japan pursue with its policy?", "items"),
+    ("What economic aims did the statement set?", "items"),
+    ("Which four areas did the joint statement cover?", "items"),
+    ("Which countries are part of the dialogue?", "names"),
+    ("Which heads of state came to the summit?", "names"),
+    ("List the members.", "names"),
+])
+def test_list_questions(q, list_of):
+    a = analyse(q)
+    assert a.qtype == "list" and a.expected_span == "list" and a.list_of == list_of
+
+
+@pytest.mark.parametrize("q, qtype", [
+    ("Which country takes part only as an observer?", "which"),  # singular: one thing asked
+    ("Which of the two aims is this project meant to push?", "which"),  # one of them
+    ("What did Tokyo offer its partners in 2006?", "what"),  # a verb, not a modifier, after "what"
+    ("Which Tajik foreign minister was at the fourth meeting?", "who"),
+    ("How many member states does the organisation have?", "how_many"),
+    ("Who attended the meeting?", "who"),  # stays a who-question; see the span tests below
+])
+def test_not_list_questions(q, qtype):
+    a = analyse(q)
+    assert a.qtype == qtype and a.list_of is None
+
+
+@pytest.mark.parametrize("text, kind", [
+    ("The treaty was signed by France, Germany, Italy and Spain in 1957.", "names"),
+    ("It was attended by the Presidents of Chile, Peru, Bolivia, and Ecuador, along with their ministers.", "names"),
+    ("Minister of Peru Ana Flores, Minister of Chile Juan Soto, Minister of Bolivia Luis Mamani attended.", "names"),
+    ("The plan aims at peace, stability, and democracy in the region.", "items"),
+    ("Talks are held at the level of ministers, senior officials, as well as business leaders.", "items"),
+    ("The policy has two goals: to deepen bilateral ties, and to promote regional dialogue.", "items"),
+    ("The statement declared these objectives:", None),  # introduces a list; not a list itself
+    ("The meeting opened at 10:30 in the main hall.", None),
+    ("The meeting was held in Tokyo on 5 June 2006.", None),
+    ("Analysts said that the efforts, especially with regard to Afghanistan, are helpful and complement others.", None),
+])
+def test_enumeration(text, kind):
+    assert enumeration(text) == kind
+
+
+MINISTERS = ("Foreign Minister of Peru Ana Flores, Foreign Minister of Chile Juan Soto, "
+             "Deputy Foreign Minister of Bolivia Luis Mamani attended the event.")
+
+
+def test_who_over_a_list_of_people_answers_with_the_whole_sentence():
+    assert best_span(MINISTERS, "person", "Who attended the meeting?") is None
+
+
+def test_who_with_a_word_inside_one_item_still_picks_that_person():
+    for q, name in [("Who was Chile's foreign minister at the meeting?", "Juan Soto"),
+                    ("Who attended on behalf of Bolivia?", "Luis Mamani"),
+                    ("Who represented Peru?", "Ana Flores")]:
+        span = best_span(MINISTERS, "person", q)
+        assert span is not None and MINISTERS[span.start:span.end] == name
+
+
+def test_two_people_keep_the_span_rules():
+    text = "The summit was chaired by Prime Minister Ana Flores and opened by President Juan Soto."
+    span = best_span(text, "person", "Who chaired the summit?")
+    assert span is not None and text[span.start:span.end] == "Ana Flores"
+
+
+def _index(*sentences):
+    return SimpleNamespace(sentences=[SimpleNamespace(text=t, is_list_item=item) for t, item in sentences])
+
+
+def test_listing_signal():
+    index = _index(
+        ("The treaty was signed by France, Germany, Italy and Spain in 1957.", False),
+        ("The policy has two goals: to deepen bilateral ties, and to promote regional dialogue.", False),
+        ("The statement declared these objectives:", False),
+        ("The strengthening of peace in the region", True),
+        ("The meeting was held in Tokyo.", False),
+    )
+    items, names = analyse("What are the goals of the policy?"), analyse("Which countries signed the treaty?")
+    assert [_listing(index, i, items) for i in range(5)] == [1.0, 1.0, 1.0, 1.0, 0.0]
+    assert [_listing(index, i, names) for i in range(5)] == [1.0, 0.0, 0.0, 0.0, 0.0]
+    other = analyse("Where was the meeting held?")
+    assert all(_listing(index, i, other) == 0.0 for i in range(5))
