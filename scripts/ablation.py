@@ -20,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from qa import checks
 from qa import metrics as M
 from qa.calibrate import calibrate_records, derive, rescore
 from qa.confidence import FEATURES
@@ -28,7 +29,10 @@ from qa.evaluation import evaluate, load_testset, run
 from qa.pipeline import QA
 
 #: Confidence features whose contribution the second table measures.
-CONFIDENCE_ABLATIONS = ("mismatch",)
+CONFIDENCE_ABLATIONS = ("mismatch", "name_oov")
+#: Answer-slot checks inside the ``mismatch`` feature (qa/checks.py) switched off one at a time:
+#: the answers are recomputed without the check and the confidence refitted.
+CHECK_ABLATIONS = ("missing_attribute", "number_conflict", "missing_kind")
 
 
 def variants(base):
@@ -37,7 +41,7 @@ def variants(base):
     yield "fusion = plain RRF (dense + BM25)", {"fusion": "rrf"}
     yield "dense only (sentences)", {"fusion_weights": {"dense": 1.0}}
     yield "BM25 only", {"fusion_weights": {"lexical": 1.0}}
-    for name in ("chunk_dense", "lexical", "coverage", "entity", "type_match", "novelty"):
+    for name in ("chunk_dense", "lexical", "coverage", "entity", "type_match", "novelty", "listing"):
         if w.get(name):
             yield f"without {name} signal", {"fusion_weights": {**w, name: 0.0}}
     yield "without span extraction", {"extract_spans": False}
@@ -90,13 +94,21 @@ def confidence_table(qa, paths, sets, max_false_abstention=0.05):
     print("| confidence variant (fitted on " + Path(paths[0]).stem + ") | " + " | ".join(
         f"{Path(p).stem}: contained / unanswerable declined / answerable declined" for p in paths) + " |")
     print("|" + "---|" * (1 + len(paths)))
-    rows = [("all features", FEATURES)] + [(f"without {f}", tuple(x for x in FEATURES if x != f))
-                                          for f in CONFIDENCE_ABLATIONS]
-    for label, feats in rows:
-        cal = calibrate_records(records[0], qa.settings.confidence_weights, qa.settings.abstain_threshold,
+    rows = [("all features", FEATURES, records)] + [
+        (f"without {f}", tuple(x for x in FEATURES if x != f), records) for f in CONFIDENCE_ABLATIONS]
+    for check in CHECK_ABLATIONS:
+        original = getattr(checks, check)
+        setattr(checks, check, lambda *args, **kwargs: False)
+        try:
+            rows.append((f"mismatch without {check}", FEATURES,
+                         [run(probe, ts.items, top_k=qa.settings.top_k) for ts in sets]))
+        finally:
+            setattr(checks, check, original)
+    for label, feats, recs_by_set in rows:
+        cal = calibrate_records(recs_by_set[0], qa.settings.confidence_weights, qa.settings.abstain_threshold,
                                 max_false_abstention=max_false_abstention, features=feats)
         cells = []
-        for recs in records:
+        for recs in recs_by_set:
             rs = rescore(recs, cal.weights, cal.threshold)
             ans = [r for r in rs if r["answerable"]]
             una = [r for r in rs if not r["answerable"]]
