@@ -124,7 +124,8 @@ def compose(
         agreement=1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
         type_match=best.signals["type_match"] if kind in SPAN_KINDS else 1.0,
         mismatch=mismatch(kind, best.signals["type_match"], analysis.focus_terms, chunk_terms,
-                          qtype=analysis.qtype, answer_terms=_window_terms(index, best.sentence)),
+                          qtype=analysis.qtype, answer_terms=_window_terms(index, best.sentence),
+                          question=query, sentence=sent.text),
     )
     answer.score = confidence(feats, settings.confidence_weights)
     answer.signals = feats

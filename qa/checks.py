@@ -2,7 +2,7 @@
 
 Near-miss questions ("How much money did Japan pledge at the 2006 meeting?", "Where will the
 second leaders' summit be held?") retrieve a passage that names the same meeting, country and
-amount, so every similarity signal calls them answered. Two facts give them away:
+amount, so every similarity signal calls them answered. These facts give them away:
 
   missing kind   the question asks for a date, a count or an amount of money, and the best
                  sentence holds no such span (beyond what the question itself says): whatever
@@ -16,16 +16,20 @@ amount, so every similarity signal calls them answered. Two facts give them away
 
   missing attribute
                  the question asks for an attribute by its own name -- a birth date, a
-                 population, a capital, a currency, a language; or, in a who-question, an
+                 population, a currency, a language; or, in a who-question, an
                  office ("the *president* of", "who *chaired*") -- and the passage around the
                  best sentence never uses that word or its family. Such names are rarely
                  paraphrased ("born" is "born"), so a passage without them is about the entity,
                  not the attribute ("When was Tokayev born?" answered by the year he was
                  foreign minister). Other words are not checked: paraphrases replace them.
+  missing name part
+                 the question asks for part of a person's name ("What was Kawaguchi's *first
+                 name*?") and the best sentence names that person by one word only.
 
 ``mismatch`` is 1.0 when any fires; qa/confidence.py uses it as a feature, so the fitted
-weight (``qa eval --calibrate``) decides how much it counts. Both checks are set operations on
-term sets the index has already cached: no model call, microseconds per question.
+weight (``qa eval --calibrate``) decides how much it counts. The checks are set operations on
+term sets the index has already cached, or one regular expression: no model call, microseconds
+per question.
 """
 
 from __future__ import annotations
@@ -33,7 +37,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from .text import stem
+from .spans import find_spans
+from .text import fold, stem, words
 
 #: Span kinds whose absence from the best sentence means the sentence cannot answer.
 RELIABLE_KINDS = frozenset({"date", "count", "money"})
@@ -91,16 +96,34 @@ def missing_attribute(qtype: str, question_terms: Iterable[str], passage_terms: 
     return any(not g.isdisjoint(asked) and g.isdisjoint(passage_terms) for g in groups)
 
 
+_NAME_PART = re.compile(r"\b(?:first|given|full|last|family|middle|maiden) names?\b|\bsurnames?\b")
+
+
+def missing_name_part(question: str, sentence: str) -> bool:
+    """Whether the question asks for part of a person's name and ``sentence`` names nobody the
+    question names by more than one word ("According to Kawaguchi" has no first name)."""
+    if not _NAME_PART.search(fold(question).lower()):
+        return False
+    asked = {w for w in words(question) if len(w) > 3}
+    for span in find_spans(sentence, "person"):
+        name = words(sentence[span.start:span.end])
+        if len(name) > 1 and asked & set(name):
+            return False
+    return True
+
+
 def missing_kind(expected_span: str | None, type_match: float) -> bool:
     """Whether a date/count/money question got a best sentence without such a span."""
     return expected_span in RELIABLE_KINDS and type_match <= 0.0
 
 
 def mismatch(expected_span: str | None, type_match: float, question_terms: Iterable[str],
-             passage_terms: frozenset[str], qtype: str = "", answer_terms: frozenset[str] | None = None) -> float:
+             passage_terms: frozenset[str], qtype: str = "", answer_terms: frozenset[str] | None = None,
+             question: str = "", sentence: str = "") -> float:
     """1.0 when the passage cannot hold the answer asked for (see the module docstring).
     ``answer_terms``: the terms around the answer sentence, for the attribute check (default:
-    the passage's)."""
+    the passage's); ``question`` and ``sentence`` (the best one): for the name-part check."""
     question_terms = tuple(question_terms)
     return 1.0 if (missing_kind(expected_span, type_match) or number_conflict(question_terms, passage_terms)
-                   or missing_attribute(qtype, question_terms, passage_terms if answer_terms is None else answer_terms)) else 0.0
+                   or missing_attribute(qtype, question_terms, passage_terms if answer_terms is None else answer_terms)
+                   or missing_name_part(question, sentence)) else 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.checks import mismatch, missing_attribute, missing_kind, number_conflict, number_sort
+from qa.checks import mismatch, missing_attribute, missing_kind, missing_name_part, number_conflict, number_sort
 from qa.confidence import FEATURES
 from qa.text import terms
 
@@ -48,6 +48,15 @@ def test_missing_attribute_named_by_the_question():
     assert missing_attribute("who", terms("Who chaired the meeting in Astana?"), passage)
     assert not missing_attribute("who", terms("Who is the president of Kazakhstan?"), passage)  # "President"
     assert not missing_attribute("what", terms("What did the chairman say?"), passage)
+
+
+def test_missing_name_part():
+    text = "According to Kawaguchi, the meeting was possible thanks to President Kassym-Jomart Tokayev."
+    assert missing_name_part("What was Kawaguchi's first name?", text)  # named by one word only
+    assert not missing_name_part("What is Tokayev's first name?", text)
+    assert not missing_name_part("What was his full name? Taro Aso", "Former foreign minister Taro Aso spoke.")
+    assert missing_name_part("What is Idrisov's given name?", "Foreign Minister of Kazakhstan Idrisov attended.")
+    assert not missing_name_part("When was the first meeting?", text)  # no name part asked
 
 
 def test_mismatch_is_either_check():
