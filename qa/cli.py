@@ -37,6 +37,20 @@ def handle_errors(fn):
     return wrapper
 
 
+class _QuestionCommand(click.Command):
+    """A command whose argument is a question: one that starts with a dash ("-x is ...") reads as
+    an unknown option, so the error says how to ask it."""
+
+    def parse_args(self, ctx, args):
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as e:
+            if not e.option_name.startswith("--"):  # "--jsn" is a mistyped option, not a question
+                e.message += (f' To ask a question that starts with "-", put -- before it: '
+                              f'qa {ctx.info_name} -- "{e.option_name} ..."')
+            raise
+
+
 def _qa(settings):
     from .pipeline import QA  # deferred: pulls numpy/faiss
 
@@ -96,7 +110,7 @@ def _print_answer(answer) -> None:
         click.echo(f"    {excerpt}")
 
 
-@cli.command()
+@cli.command(cls=_QuestionCommand)
 @click.argument("question")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the documented contract).")
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="How many citations to show.")

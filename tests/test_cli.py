@@ -40,6 +40,15 @@ def test_ask_text_output(runner):
     assert res.stdout.startswith("3 May 1999") and "Sources:" in res.stdout and "[1] Tiny Treaty › History" in res.stdout
 
 
+def test_a_question_starting_with_a_dash_says_how_to_ask_it(runner):
+    res = runner("ask", "-x marks the spot?")
+    assert res.exit_code == 2 and 'put -- before it: qa ask -- "-x ..."' in res.output
+    res = runner("ask", "--jsn", "x")  # a mistyped option gets click's own suggestion only
+    assert res.exit_code == 2 and "Did you mean '--json'?" in res.output and "put --" not in res.output
+    res = runner("ask", "--json", "--", "-When was the treaty signed?")
+    assert res.exit_code == 0 and json.loads(res.stdout.strip().splitlines()[-1])["answer"] == "3 May 1999"
+
+
 def test_ask_stdin_batch(runner):
     res = runner("ask", "--json", "-", input="When was the treaty signed?\n\nWhere did they meet in 2001?\n\x01\x02\n")
     lines = [json.loads(x) for x in res.stdout.strip().splitlines()]
