@@ -71,8 +71,14 @@ def clean_history(turns: list[Turn], max_chars: int) -> list[Turn]:
 
 
 class QA:
-    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None):
+    def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
+                 build_in_child: bool = False):
+        """``build_in_child``: when the index must be built before answering, build it in a child
+        ``qa build`` process (qa/child_build.py), so a long-running server never holds the bulk
+        embedder's memory. ``build()`` itself always builds here, and so does a QA given its own
+        ``embedder`` (a child process loads the configured model, not that object)."""
         self.settings = settings or load_settings()
+        self.build_in_child = build_in_child and embedder is None
         self._embedder = embedder
         self._index: Index | None = None
         self._lock = threading.Lock()
@@ -161,7 +167,12 @@ class QA:
                 if not build_if_needed:
                     raise
                 log.info("building index: %s", e)
-                build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
+                if self.build_in_child:
+                    from .child_build import build_in_child as run_child
+
+                    run_child(self.settings, quiet=not progress)
+                else:
+                    build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
                 self._index = self._load_index()
             self.embedder.warm_up()
 

@@ -1,7 +1,8 @@
 """The Gradio chat: one handler (``respond``) and one constructor (``create_demo``).
 
-``serve`` builds the index when it is missing or stale (with a progress bar in the terminal),
-then starts the app. Everything the browser loads comes from this server.
+``serve`` builds the index when it is missing or stale (with a progress bar in the terminal; in
+a child process, so the server does not keep the build's memory), then starts the app.
+Everything the browser loads comes from this server.
 """
 
 from __future__ import annotations
@@ -121,7 +122,7 @@ def serve(settings: Settings, on_stage=None) -> None:
 
     sock = bind(settings.host, settings.port)  # fail fast, with a readable message, if the port is taken
     try:
-        qa = QA(settings)
+        qa = QA(settings, build_in_child=True)
         try:
             qa.warm_up(progress=True, on_stage=on_stage)
         except QAError as e:

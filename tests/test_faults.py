@@ -525,7 +525,7 @@ def test_app_starts_with_a_bad_corpus_and_says_why(tmp_path, monkeypatch, name):
     settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", port=0)
     emb = FakeEmbedder()
     served = {}
-    monkeypatch.setattr(qa.web, "QA", lambda s: QA(s, embedder=emb))
+    monkeypatch.setattr(qa.web, "QA", lambda s, **kw: QA(s, embedder=emb, **kw))
     monkeypatch.setattr(qa.server, "run", lambda app, sock: (served.setdefault("app", app), sock.close()))
     stages = []
     qa.web.serve(settings, on_stage=stages.append)  # returns because `run` is stubbed
