@@ -51,14 +51,6 @@ def _list_region(index: Index, i: int) -> tuple[int, int] | None:
     return first, last
 
 
-def _window_terms(index: Index, i: int) -> frozenset[str]:
-    """Terms of sentence ``i`` and the one before it in the same document (and their sections)."""
-    prev = i - 1
-    if prev >= 0 and index.sentences[prev].doc_id == index.sentences[i].doc_id:
-        return index.sentence_terms(i) | index.sentence_terms(prev)
-    return index.sentence_terms(i)
-
-
 def _citations(index: Index, retrieved: Retrieved, top_k: int) -> list[tuple[int, int]]:
     """(chunk id, best sentence id) for up to ``top_k`` distinct chunks, best first.
 
@@ -124,7 +116,7 @@ def compose(
         agreement=1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
         type_match=best.signals["type_match"] if kind in SPAN_KINDS else 1.0,
         mismatch=mismatch(kind, best.signals["type_match"], analysis.focus_terms, chunk_terms,
-                          qtype=analysis.qtype, answer_terms=_window_terms(index, best.sentence),
+                          qtype=analysis.qtype, answer_terms=index.window_terms(best.sentence),
                           question=query, sentence=sent.text),
     )
     answer.score = confidence(feats, settings.confidence_weights)

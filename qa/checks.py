@@ -28,15 +28,17 @@ amount, so every similarity signal calls them answered. These facts give them aw
 
 ``mismatch`` is 1.0 when any fires; qa/confidence.py uses it as a feature, so the fitted
 weight (``qa eval --calibrate``) decides how much it counts. The checks are set operations on
-term sets the index has already cached, or one regular expression: no model call, microseconds
-per question.
+term sets the index has already cached and a few regular expressions over the question and the
+best sentence: no model call, microseconds per question.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from .question import entity_terms
 from .spans import find_spans
 from .text import fold, stem, words
 
@@ -75,41 +77,52 @@ def number_conflict(question_terms: Iterable[str], passage_terms: Iterable[str])
     return any(have.get(sort) and t not in have[sort] for t, sort in asked)
 
 
-def _stems(*groups: str) -> tuple[frozenset[str], ...]:
-    return tuple(frozenset(stem(w) for w in g.split()) for g in groups)
+@dataclass(frozen=True)
+class _Group:
+    asked: frozenset[str]  # the question's words that ask for it (surface forms: "presided" is no "president")
+    stated: frozenset[str]  # their stems, any of which in the passage states it
 
 
-#: Attributes asked for by name, each with the words a passage would state it with.
-ATTRIBUTES = _stems("born birth birthday", "died death", "population inhabitants populous",
-                    "currency", "language languages spoken", "gdp",
-                    "height tall", "age aged old", "married wife husband spouse")
+def _groups(*groups: str) -> tuple[_Group, ...]:
+    return tuple(_Group(frozenset(g.split()), frozenset(stem(w) for w in g.split())) for g in groups)
+
+
+#: Attributes asked for by name. Only words that questions rarely use for anything else: "age",
+#: "old", "spoken", "capital", "area" and "religious" were tried and dropped for that reason.
+ATTRIBUTES = _groups("born birth birthday", "died death", "population inhabitants",
+                     "currency", "language languages", "gdp", "height tall", "married wife husband spouse")
 #: Offices a who-question can ask about; the person holding another office is not the answer.
-ROLES = _stems("president presidents presidential", "prime premier", "chair chaired chairman chairs chairperson",
-               "secretary", "ambassador", "governor", "mayor", "king queen", "emperor", "chancellor")
+ROLES = _groups("president presidents", "prime premier", "chair chaired chairman chairperson chairwoman",
+                "secretary", "ambassador", "governor", "mayor", "king queen", "emperor", "chancellor")
 
 
-def missing_attribute(qtype: str, question_terms: Iterable[str], passage_terms: frozenset[str]) -> bool:
+def missing_attribute(qtype: str, question: str, passage_terms: frozenset[str]) -> bool:
     """Whether the question names an attribute (or, asking "who", an office) that the passage
-    never mentions."""
-    asked = set(question_terms)
+    (its stemmed terms) never mentions."""
+    asked = set(words(question))
     groups = ATTRIBUTES + ROLES if qtype == "who" else ATTRIBUTES
-    return any(not g.isdisjoint(asked) and g.isdisjoint(passage_terms) for g in groups)
+    return any(not g.asked.isdisjoint(asked) and g.stated.isdisjoint(passage_terms) for g in groups)
 
 
 _NAME_PART = re.compile(r"\b(?:first|given|full|last|family|middle|maiden) names?\b|\bsurnames?\b")
 
 
 def missing_name_part(question: str, sentence: str) -> bool:
-    """Whether the question asks for part of a person's name and ``sentence`` names nobody the
-    question names by more than one word ("According to Kawaguchi" has no first name)."""
+    """Whether the question asks for part of the name of someone it names ("What was
+    Kawaguchi's first name?") and ``sentence`` names that person by one word only. A question
+    that describes the person instead ("the first name of the Japanese prime minister") or a
+    sentence that does not name them is left to the other signals."""
     if not _NAME_PART.search(fold(question).lower()):
         return False
-    asked = {w for w in words(question) if len(w) > 3}
+    names = {t for t in entity_terms(question) if not t[:1].isdigit()}
+    one_word = False
     for span in find_spans(sentence, "person"):
         name = words(sentence[span.start:span.end])
-        if len(name) > 1 and asked & set(name):
-            return False
-    return True
+        if names & {stem(w) for w in name}:
+            if len(name) > 1:
+                return False
+            one_word = True
+    return one_word
 
 
 def missing_kind(expected_span: str | None, type_match: float) -> bool:
@@ -121,9 +134,9 @@ def mismatch(expected_span: str | None, type_match: float, question_terms: Itera
              passage_terms: frozenset[str], qtype: str = "", answer_terms: frozenset[str] | None = None,
              question: str = "", sentence: str = "") -> float:
     """1.0 when the passage cannot hold the answer asked for (see the module docstring).
-    ``answer_terms``: the terms around the answer sentence, for the attribute check (default:
-    the passage's); ``question`` and ``sentence`` (the best one): for the name-part check."""
-    question_terms = tuple(question_terms)
+    ``question``: its text (with a follow-up's context), for the attribute and name-part
+    checks; ``answer_terms``: the terms around the answer sentence, for the attribute check
+    (default: the passage's); ``sentence``: the best one, for the name-part check."""
     return 1.0 if (missing_kind(expected_span, type_match) or number_conflict(question_terms, passage_terms)
-                   or missing_attribute(qtype, question_terms, passage_terms if answer_terms is None else answer_terms)
+                   or missing_attribute(qtype, question, passage_terms if answer_terms is None else answer_terms)
                    or missing_name_part(question, sentence)) else 0.0

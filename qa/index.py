@@ -43,7 +43,7 @@ from .vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 3  # 2: hyphenated compounds split for matching; 3: British -our spellings folded
+FORMAT_VERSION = 4  # 2: hyphenated compounds split; 3: British -our folded; 4: "twenty-fourth" -> "24th"
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 Progress = Callable[[str], None]
@@ -113,6 +113,15 @@ class Index:
             got = frozenset(terms(f"{s.section} {s.text}" if with_section else s.text))
             self._terms[key] = got
         return got
+
+    def window_terms(self, i: int) -> frozenset[str]:
+        """Terms of sentence ``i`` and of the one before it in the same document (with their
+        sections): "During this meeting, ..." needs its predecessor to say which meeting."""
+        own = self.sentence_terms(i)
+        prev = i - 1
+        if prev >= 0 and self.sentences[prev].doc_id == self.sentences[i].doc_id:
+            return own | self.sentence_terms(prev)
+        return own
 
     def chunk_terms(self, ci: int) -> frozenset[str]:
         """Terms of chunk ``ci`` with its section and its document's title, cached likewise."""

@@ -30,21 +30,46 @@ _NAME_NOUNS = (r"(?:countries|states|nations|members|participants|heads|leaders|
 _ITEM_NOUNS = (r"(?:objectives|goals|aims|reasons|areas|principles|topics|elements|issues|points|priorities|"
                r"purposes|tasks|measures|steps|fields|sectors|themes|subjects|challenges|factors)")
 _LIST_NOUNS = rf"(?:{_NAME_NOUNS}|{_ITEM_NOUNS})"
-_COUNT_WORDS = r"(?:two|three|four|five|six|seven|eight|nine|ten|several|\d+)"
+_COUNT_WORDS = r"(?:two|three|four|five|six|seven|eight|nine|ten|several|\d{1,2}\b)"  # not a year
 # "which two aims", "what economic aims", "which heads of state": what/which, at most two
-# modifiers (not verbs: "what did Tokyo offer its partners" is no list), then a plural list noun
-_MODIFIER = r"(?!(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|of)\b)[\w'-]+"
-_LIST_NAMES = re.compile(rf"\b{_NAME_NOUNS}\b")
-_PATTERNS: list[tuple[str, re.Pattern]] = [
+# modifiers, then a plural list noun. A modifier is no auxiliary, determiner or "of" ("what did
+# Tokyo offer its partners"), and does not look like a verb in -s or -ed ("what unites the
+# countries", "what helped the countries"); "various" and "previous" still pass.
+_MODIFIER = (r"(?!(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|of|the|a|an|"
+             r"its|their|his|her|our|these|those|this|that)\b)(?![\w'-]*(?:ed|[^su's]s)\b)[\w'-]+")
+_LIST_NOUN = re.compile(rf"\b{_LIST_NOUNS}\b")
+_NAME_NOUN = re.compile(rf"{_NAME_NOUNS}")
+
+
+class _InOrder:
+    """Patterns found one after another ("what ... are ... objectives"), in linear time: one
+    regex with two ``.*`` backtracks cubically on a long question. ``search`` returns the
+    first pattern's match, like ``re.search`` of the whole would (its leftmost start)."""
+
+    def __init__(self, *patterns: str):
+        self.patterns = [re.compile(p) for p in patterns]
+
+    def search(self, text: str):
+        first, pos = None, 0
+        for p in self.patterns:
+            m = p.search(text, pos)
+            if m is None:
+                return None
+            first, pos = first or m, m.end()
+        return first
+
+_PATTERNS: list[tuple[str, re.Pattern | _InOrder]] = [
     ("how_many", re.compile(r"\bhow many\b|\bnumber of\b|\bhow often\b")),
     ("how_much", re.compile(r"\bhow much\b|\bwhat (?:amount|sum)\b|\bhow large (?:a|an|the)? ?(?:sum|amount)\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:(?:is|was|were|are) (?:the|its|their) )?(?:year|date|day|month|time)s?\b|\bwhich (?:year|date|day|month)s?\b|\bin what year\b|\bon what (?:date|day)\b")),
     ("where", re.compile(r"\bwhere\b|\bin (?:what|which) (?:city|place|capital)\b|\b(?:what|which)\b(?:\s+[\w'-]+){0,2}\s+(?:city|place|venue|town)\b")),
     ("why", re.compile(r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|was) the reason\b|\bhow come\b|\bwhat (?:motivat|explain)")),
-    ("list", re.compile(rf"\b(?:what|which|list|name)\b.*\b(?:are|were)\b.*\b{_LIST_NOUNS}\b|\blist\b"
-                        rf"|\b(?:what|which)\s+(?:{_MODIFIER}\s+){{0,2}}{_LIST_NOUNS}\b"
+    ("list", _InOrder(r"\b(?:what|which|list|name)\b", r"\b(?:are|were)\b", rf"\b{_LIST_NOUNS}\b")),
+    ("list", re.compile(rf"\blist\b|\b(?:what|which)\s+(?:{_MODIFIER}\s+){{0,2}}{_LIST_NOUNS}\b"
                         rf"|\b(?:what|which)\s+(?:the\s+)?{_COUNT_WORDS}\s+[a-z]")),
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+[\w'-]+){0,3}\s+(?:person|minister|president|leader|analyst|diplomat|author|politician|chair)\b|\bname of the\b")),
+    # "which official", but not "what is the official language"
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+[\w'-]+){0,3}\s+(?:person|minister|president|leader|analyst|diplomat|author|politician|chair)\b"
+                       r"|\b(?:which|what)\s+(?:(?!is\b|are\b|was\b|were\b)[\w'-]+\s+)?officials?\b|\bname of the\b")),
     ("which", re.compile(r"\bwhich\b")),
     ("what", re.compile(r"\bwhat\b|\bdescribe\b|\bexplain\b")),
 ]
@@ -75,8 +100,9 @@ def analyse(question: str) -> QuestionAnalysis:
         if m and m.start() < first:
             qtype, first = name, m.start()
     list_of = None
-    if qtype == "list":
-        list_of = "names" if _LIST_NAMES.search(q) else "items"
+    if qtype == "list":  # what the question's (first) list noun asks for: "what areas ... of the countries"
+        noun = _LIST_NOUN.search(q)
+        list_of = "names" if noun and _NAME_NOUN.fullmatch(noun.group()) else "items"
     return QuestionAnalysis(question, qtype, EXPECTED_SPAN.get(qtype), tuple(dict.fromkeys(terms(question))),
                             entity_terms(question), list_of=list_of)
 
@@ -89,9 +115,13 @@ def entity_terms(question: str) -> tuple[str, ...]:
     token, and anything with a digit. They name what the question is about, so a passage
     that lacks them is unlikely to answer it."""
     out = []
-    for n, tok in enumerate(_TOKEN.findall(fold(question))):
+    toks = _TOKEN.findall(fold(question))
+    # In Title Case Or CAPITALS capitals mark nothing: only numbers count as names then.
+    upper = sum(1 for t in toks[1:] if t[:1].isupper())
+    by_case = upper * 2 <= max(1, len(toks) - 1)
+    for n, tok in enumerate(toks):
         for w_orig in re.findall(r"[^\W_]+(?:[-'][^\W_]+)*", tok):
-            capitalised = n > 0 and w_orig[:1].isupper()  # "Kassym-Jomart": both parts
+            capitalised = by_case and n > 0 and w_orig[:1].isupper()  # "Kassym-Jomart": both parts
             for w in words(w_orig):
                 if w in STOPWORDS:
                     continue

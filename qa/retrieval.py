@@ -91,11 +91,18 @@ def _cue(index: Index, i: int, qtype: str) -> float:
     return 0.0
 
 
+#: Sections that list links to other pages, not answers.
+NAVIGATION_SECTIONS = frozenset({"see also", "references", "external links", "further reading", "notes",
+                                 "bibliography", "sources"})
+
+
 def _listing(index: Index, i: int, analysis: QuestionAnalysis) -> float:
     """1 when sentence ``i`` lists what a list question asks for (see ``listing`` above)."""
     if analysis.qtype != "list":
         return 0.0
     sent = index.sentences[i]
+    if sent.section.strip().lower() in NAVIGATION_SECTIONS:
+        return 0.0
     listed = enumeration(sent.text)
     if analysis.list_of == "names":
         return 1.0 if listed == "names" or (sent.is_list_item and is_name_item(sent.text)) else 0.0
@@ -147,15 +154,13 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
 
     ranked = []
     for i in cands:
-        sent = index.sentences[i]
         cd = 0.0
         for ci in index.sentence_chunks[i]:
             if ci not in chunk_dense:
                 chunk_dense[ci] = float(index.chunk_vectors.reconstruct(ci) @ q)
             cd = max(cd, chunk_dense[ci])
         own = sent_terms(i)
-        prev = i - 1 if i > 0 and index.sentences[i - 1].doc_id == sent.doc_id else None
-        window = own | sent_terms(prev) if prev is not None else own
+        window = index.window_terms(i)
         bare = sent_terms(i, with_section=False)
         sig = {
             "dense": max(0.0, dense[i]),

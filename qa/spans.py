@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import takewhile
 from dataclasses import dataclass
 
-from .text import fold, words
+from .text import STOPWORDS, fold, words
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 _DATE = re.compile(
@@ -121,20 +122,27 @@ def _item_start(text: str, pos: int) -> int:
 
 
 def best_span(text: str, kind: str, question: str) -> Span | None:
-    """The span of ``kind`` that best answers ``question`` in ``text``, or None when unclear.
+    """The span of ``kind`` that best answers ``question`` in ``text``, or None when the whole
+    sentence should answer.
 
     Spans that merely repeat the question ("Tokyo" when asked about the Tokyo meeting) are
-    dropped; among the rest, the one nearest the question's words wins.
+    dropped, and so is a person the question names ("Who said ... thanks to Tokayev?" is not
+    answered "Kassym-Jomart Tokayev"); among the rest, the one nearest the question's words
+    wins. None: no span, a question about who someone is ("Who is Tokayev?": the sentence
+    says), or several people listed with no question word inside one of their items ("Who
+    attended the meeting?" over a sentence naming every minister).
     """
     q_words = set(words(question))
+    asked = q_words - STOPWORDS
+    found = find_spans(text, kind)
+    if kind == "person" and asked and any(asked <= set(words(text[s.start:s.end])) for s in found):
+        return None  # every content word of the question is this person's name: "who is X?"
     cands = []
-    for s in find_spans(text, kind):
+    for s in found:
         span_words = set(words(text[s.start:s.end]))
         if span_words and span_words <= q_words:
             continue
-        # A person the question already names is not who it asks for: "Who said the meeting
-        # happened thanks to Tokayev?" is not answered by "Kassym-Jomart Tokayev".
-        if kind == "person" and any(len(w) > 3 and w in q_words for w in span_words):
+        if kind == "person" and span_words & asked:
             continue
         cands.append(s)
     if not cands:
@@ -152,13 +160,12 @@ def best_span(text: str, kind: str, question: str) -> Span | None:
             if hits:
                 positions[w] = hits
     unique = [p[0] for p in positions.values() if len(p) == 1]
-    anchors = unique or [a for p in positions.values() for a in p]
     if kind == "person" and len(cands) >= MIN_NAMES and not any(
-            _item_start(text, s.start) <= a < s.end for s in cands for a in anchors):
-        # Several people listed and no question word inside one of the list's items ("Foreign
-        # Minister of Kyrgyzstan Erlan Abdyldaev") picks one of them: "Who attended the
-        # meeting?" over a sentence naming every minister is answered by the whole sentence.
+            _item_start(text, s.start) <= a < s.end for s in cands for a in unique):
+        # Several people listed and no question word found once, inside one of the list's
+        # items ("Foreign Minister of Kyrgyzstan Erlan Abdyldaev"), to pick one of them.
         return None
+    anchors = unique or [a for p in positions.values() for a in p]
     if not anchors:
         return cands[0]
 
@@ -172,7 +179,7 @@ def best_span(text: str, kind: str, question: str) -> Span | None:
 
 # --- Enumerations: a sentence that lists several things --------------------------------------
 
-_SEGMENT_SPLIT = re.compile(r"\s*[,;]\s*")
+_SEGMENT_SPLIT = re.compile(r"[,;]")  # segments are stripped after splitting (no backtracking on spaces)
 _COORD = re.compile(r"^[\"'(]*\s*(?:and|or|as well as|along with)\s+", re.IGNORECASE)
 _INNER_COORD = re.compile(r"\s(?:and|or)\s")
 _COLON = re.compile(r":\s+(?=\S)")
@@ -184,44 +191,34 @@ def _is_name(item: str) -> bool:
     return item[:1].isupper()
 
 
-def _series(text: str) -> tuple[int, bool] | None:
-    """(items, whether a series of names) for the coordinated series in ``text``: short
-    comma-separated items closed by a coordinated one ("A, B, C and D", "A, B, and C",
-    "A, B, as well as C"); the most items of any series, and names when any series is one of
-    capitalised items. None when there is no series of at least three items."""
-    segs = [s for s in _SEGMENT_SPLIT.split(text.rstrip(" .;:")) if s]
-    best: tuple[int, bool] | None = None
+def _series(text: str) -> str | None:
+    """"names" when ``text`` holds a coordinated series of capitalised items ("A, B, C and D",
+    "A, B, and C", "A, B, as well as C"), "items" for a series of other short phrases, None when
+    it holds no series of three or more items."""
+    segs = [seg.strip() for seg in _SEGMENT_SPLIT.split(text.rstrip(" .;:"))]
+    segs = [seg for seg in segs if seg]
+    found = None
     for end in range(1, len(segs)):
         last = segs[end]
-        coordinated = bool(_COORD.match(last))
-        inner = None if coordinated else _INNER_COORD.search(last)
-        if not coordinated and inner is None:
-            continue
-        # inner items: the short segments right before ``last`` (the first item of the series
-        # may end a longer clause: "... the nations of Kazakhstan, Kyrgyzstan and Uzbekistan")
-        k = end - 1
-        while k >= 1 and len(segs[k].split()) <= MAX_ITEM_WORDS:
-            k -= 1
-        inner_items = segs[k + 1:end]
-        if inner is not None:
-            head = last[:inner.start()]
-            tail = last[inner.end():]
-            if len(head.split()) > MAX_ITEM_WORDS:
-                continue
-            # "A, B and C" with one inner item needs names on both sides of the "and" (a clause
-            # "..., especially X, is helpful and complements Y" is no series); two inner items suffice
-            if len(inner_items) < 2 and not (_is_name(head) and _is_name(tail) and all(map(_is_name, inner_items))):
-                continue
-            items = len(inner_items) + 3
-            names = all(map(_is_name, inner_items + [head, tail]))
+        if _COORD.match(last):
+            closing = [last]  # "..., and C"
         else:
-            if not inner_items:
+            m = _INNER_COORD.search(last)  # "..., B and C"
+            if m is None or len(last[:m.start()].split()) > MAX_ITEM_WORDS:
                 continue
-            items = len(inner_items) + 2
-            names = all(map(_is_name, inner_items + [last]))
-        if items >= 3:
-            best = (max(items, best[0] if best else 0), names or (best is not None and best[1]))
-    return best
+            closing = [last[:m.start()], last[m.end():]]
+        # the short segments right before the closing one (the first item of a series may end
+        # a longer clause: "... the nations of Kazakhstan, Kyrgyzstan and Uzbekistan")
+        inner = list(takewhile(lambda seg: len(seg.split()) <= MAX_ITEM_WORDS, reversed(segs[1:end])))
+        names = all(map(_is_name, inner + closing))
+        if len(closing) == 1 and not inner:
+            continue  # "A, and B": two items
+        if len(closing) == 2 and len(inner) < 2 and not names:
+            continue  # "X, especially Y, is helpful and complements Z" is a clause, not a series
+        if names:
+            return "names"
+        found = "items"
+    return found
 
 
 def enumeration(text: str) -> str | None:
@@ -237,7 +234,7 @@ def _enumeration(text: str) -> str | None:
     if len(find_spans(text, "person")) >= MIN_NAMES:
         return "names"
     series = _series(text)
-    if series is not None and series[1]:
+    if series == "names":
         return "names"
     colon = _COLON.search(text)  # "two goals: to X, and to Y" (not a closing "...:" nor "10:30")
     if colon:
@@ -248,5 +245,7 @@ def _enumeration(text: str) -> str | None:
 
 
 def is_name_item(text: str) -> bool:
-    """Whether a list item is a short capitalised name ("Geostrategy in Central Asia")."""
-    return len(text.split()) <= MAX_ITEM_WORDS and _is_name(text)
+    """Whether a list item is a short name: every word of four letters or more capitalised
+    ("Kazakhstan", "Geostrategy in Central Asia"; not "Reduce poverty in the region")."""
+    toks = text.split()
+    return len(toks) <= MAX_ITEM_WORDS and _is_name(text) and all(t[:1].isupper() for t in toks if len(t) >= 4)

@@ -42,25 +42,39 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_FOLD)
 
 
-_ORDINALS = {w: f"{i}{'st' if i == 1 else 'nd' if i == 2 else 'rd' if i == 3 else 'th'}" for i, w in enumerate(
+def _ordinal(n: int) -> str:
+    return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
+
+
+_ORDINALS = {w: _ordinal(i) for i, w in enumerate(
     "first second third fourth fifth sixth seventh eighth ninth tenth eleventh twelfth".split(), start=1)}
+_TENS = {w: 10 * i for i, w in enumerate("twenty thirty forty fifty sixty seventy eighty ninety".split(), start=2)}
+# "twenty-fourth" -> "24th" (its parts would read "twenty" and "4th")
+_ORDINALS.update({f"{t}-{u}": _ordinal(tv + uv) for t, tv in _TENS.items()
+                  for u, uv in zip("first second third fourth fifth sixth seventh eighth ninth".split(), range(1, 10))})
+_ORDINALS.update({w[:-1] + "ieth": _ordinal(v) for w, v in _TENS.items()})  # "twentieth" -> "20th"
 
 
 # British "-our" spellings to American ones ("neighbouring" -> "neighboring", "favour" ->
 # "favor"), on both the corpus and the question side so either spelling matches the other.
-# Three letters at least before "our" keep "four", "hour", "your", "tour" as they are.
+# Three letters at least before "our" keep "four", "hour", "your", "tour" as they are; the few
+# other words it changes ("detour" -> "detor") change the same way on both sides.
 _OUR = re.compile(r"(?<=[a-z]{3})our(?=(?:s|ed|ing|ite|ites|able|ful|less|hood|ly)?$)")
 
 
 def words(text: str) -> list[str]:
     """Lower-cased word tokens: possessive 's removed ("Japan's" -> "japan"), ordinal words
-    written as numbers ("fourth" -> "4th") so both spellings match, and hyphenated compounds
-    split into their parts ("mid-2006" -> "mid", "2006"; "inter-regional" -> "inter",
-    "regional"), so a compound on one side matches its head word on the other."""
+    written as numbers ("fourth", "twenty-fourth" -> "4th", "24th") so both spellings match,
+    hyphenated compounds split into their parts ("mid-2006" -> "mid", "2006"; "inter-regional"
+    -> "inter", "regional") so a compound on one side matches its head word on the other, and
+    "-our" folded to "-or" ("neighbouring" -> "neighboring")."""
     out = []
     for w in _WORD.findall(fold(text).lower()):
         if w.endswith("'s"):
             w = w[:-2]
+        if w in _ORDINALS:
+            out.append(_ORDINALS[w])
+            continue
         for part in w.split("-"):
             out.append(_ORDINALS.get(part) or _OUR.sub("or", part))
     return out

@@ -76,7 +76,8 @@ def test_two_people_keep_the_span_rules():
 
 
 def _index(*sentences):
-    return SimpleNamespace(sentences=[SimpleNamespace(text=t, is_list_item=item) for t, item in sentences])
+    return SimpleNamespace(sentences=[SimpleNamespace(text=t, is_list_item=item, section=section)
+                                      for t, item, section in (s if len(s) == 3 else (*s, "History") for s in sentences)])
 
 
 def test_listing_signal():
@@ -92,3 +93,32 @@ def test_listing_signal():
     assert [_listing(index, i, names) for i in range(5)] == [1.0, 0.0, 0.0, 0.0, 0.0]
     other = analyse("Where was the meeting held?")
     assert all(_listing(index, i, other) == 0.0 for i in range(5))
+
+
+def test_links_and_descriptions_are_no_names():
+    index = _index(("Kazakhstan", True, "Members"), ("Reduce poverty in the region", True, "Goals"),
+                   ("Geostrategy in Central Asia", True, "See also"))
+    names = analyse("Which countries are members?")
+    assert [_listing(index, i, names) for i in range(3)] == [1.0, 0.0, 0.0]  # a description; a link
+
+
+@pytest.mark.parametrize("q, qtype, list_of", [
+    ("What areas did the joint statement of the five countries cover?", "list", "items"),  # the noun asked about
+    ("What reasons did Japan's leaders give?", "list", "items"),
+    ("What unites the countries?", "what", None),  # a verb, not a modifier
+    ("What helped the countries meet in 2005?", "what", None),
+    ("Which 2005 meeting was held in Tashkent?", "which", None),  # a year is not a count
+    ("Which various countries attended?", "list", "names"),
+])
+def test_list_typing_reads_the_list_noun(q, qtype, list_of):
+    a = analyse(q)
+    assert (a.qtype, a.list_of) == (qtype, list_of)
+
+
+def test_list_typing_is_linear_on_long_questions():
+    import time
+
+    q = "what are " * 700 + "?"  # a nested ".*" pattern took seconds here
+    start = time.perf_counter()
+    analyse(q)
+    assert time.perf_counter() - start < 1.0

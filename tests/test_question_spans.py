@@ -25,6 +25,7 @@ from qa.types import Turn
     ("Which country is an observer?", "which"),
     ("What is Silk Road diplomacy?", "what"),
     ("What is the official language of Kyrgyzstan?", "what"),  # an adjective, not a person
+    ("Which official chaired the summit?", "who"),
     ("Tokayev", "other"),
 ])
 def test_question_types(q, qtype):
@@ -85,6 +86,24 @@ def test_best_span_skips_a_person_the_question_names():
     assert text[s.start:s.end] == "Kawaguchi"
     s = best_span(text, "person", "Who made it possible, according to Kawaguchi?")
     assert text[s.start:s.end] == "Kassym-Jomart Tokayev"
+
+
+def test_best_span_for_a_question_about_who_someone_is():
+    text = "According to Kawaguchi, it was possible due to the efforts of President Kassym-Jomart Tokayev."
+    assert best_span(text, "person", "Who is Tokayev?") is None  # the sentence says who he is
+    text = "It was possible thanks to Prime Minister Shinzo Abe, according to Foreign Minister Taro Aso."
+    s = best_span(text, "person", "Who said it was possible thanks to Abe?")  # a three-letter name
+    assert text[s.start:s.end] == "Taro Aso"
+
+
+def test_compound_ordinals_and_title_case():
+    from qa.question import entity_terms
+    from qa.text import words
+
+    assert words("the twenty-fourth and twenty-first meetings, the twentieth") == [
+        "the", "24th", "and", "21st", "meetings", "the", "20th"]
+    assert entity_terms("When Was The Dialogue Launched In 2004?") == ("2004",)  # capitals mark nothing here
+    assert entity_terms("When did Mongolia join?") == ("mongolia",)
 
 
 def test_follow_up_rewrite():
