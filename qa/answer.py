@@ -95,7 +95,11 @@ def compose(
     if kind == "list" or (kind is None and sent.text.rstrip().endswith(":")):
         region = _list_region(index, best.sentence)
         if region:
-            a_start, a_end = index.sentences[region[0]].start, index.sentences[region[1]].end
+            # A list question gets the items; any other question whose best sentence introduces
+            # a list ("Former foreign minister Taro Aso gave four reasons ...:") keeps that
+            # sentence too: it may be the answer ("What post had Aso held?").
+            first = best.sentence if kind != "list" and best.sentence < region[0] else region[0]
+            a_start, a_end = index.sentences[first].start, index.sentences[region[1]].end
     elif settings.extract_spans and kind in SPAN_KINDS:
         span = best_span(sent.text, kind, query)
         if span is not None:

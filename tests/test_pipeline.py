@@ -57,6 +57,12 @@ def test_list_question_returns_the_list(qa, tiny_corpus):
     assert "Lower tariffs" in a.text and "Joint research on fisheries" in a.text
 
 
+def test_a_list_introduction_answers_with_its_list(qa, tiny_corpus):
+    a = qa.ask("What does the treaty list three of?")  # not a list question: the introduction stays
+    check_contract(a.to_dict(), tiny_corpus)
+    assert a.text.startswith("The treaty lists three goals:") and "Joint research on fisheries" in a.text
+
+
 def test_abstains_below_threshold(tiny_settings, fake_embedder, tiny_corpus):
     q = QA(tiny_settings.replace(abstain_threshold=1.0), embedder=fake_embedder)
     a = q.ask("When was the treaty signed?")
