@@ -79,29 +79,43 @@ def number_conflict(question_terms: Iterable[str], passage_terms: Iterable[str])
 
 @dataclass(frozen=True)
 class _Group:
-    asked: frozenset[str]  # the question's words that ask for it (surface forms: "presided" is no "president")
-    stated: frozenset[str]  # their stems, any of which in the passage states it
+    asked: tuple[tuple[str, ...], ...]  # the question's words or phrases that ask for it (surface
+    # forms: "presided" is no "president"; "capital of" is, "which capital hosted" is not)
+    stated: frozenset[str]  # stems, any of which in the passage states it
+
+    def is_asked(self, question_words: list[str]) -> bool:
+        n = len(question_words)
+        return any(question_words[i:i + len(p)] == list(p) for p in self.asked for i in range(n - len(p) + 1))
 
 
 def _groups(*groups: str) -> tuple[_Group, ...]:
-    return tuple(_Group(frozenset(g.split()), frozenset(stem(w) for w in g.split())) for g in groups)
+    """Each group: "asked words or phrases | words that state it" ("|" optional: the same)."""
+    out = []
+    for g in groups:
+        asked, _, stated = g.partition("|")
+        phrases = tuple(tuple(p.split()) for p in asked.split(","))
+        stated_words = stated.split() if stated else [w for p in phrases for w in p]
+        out.append(_Group(phrases, frozenset(stem(w) for w in stated_words)))
+    return tuple(out)
 
 
-#: Attributes asked for by name. Only words that questions rarely use for anything else: "age",
-#: "old", "spoken", "capital", "area" and "religious" were tried and dropped for that reason.
-ATTRIBUTES = _groups("born birth birthday", "died death", "population inhabitants",
-                     "currency", "language languages", "gdp", "height tall", "married wife husband spouse")
+#: Attributes of people and places asked for by name (the facts of an encyclopedia's info box).
+#: Only words that questions rarely use for anything else: "age", "old", "spoken", "area" and
+#: "religious" were tried and dropped for that reason, and "capital" counts only as "capital of".
+ATTRIBUTES = _groups("born, birth, birthday", "died, death", "population, inhabitants", "currency",
+                     "language, languages", "gdp", "height, tall", "married, wife, husband, spouse",
+                     "capital of, capital city|capital", "party|party parties", "university|university")
 #: Offices a who-question can ask about; the person holding another office is not the answer.
-ROLES = _groups("president presidents", "prime premier", "chair chaired chairman chairperson chairwoman",
-                "secretary", "ambassador", "governor", "mayor", "king queen", "emperor", "chancellor")
+ROLES = _groups("president, presidents", "prime, premier", "chair, chaired, chairman, chairperson, chairwoman",
+                "secretary", "ambassador", "governor", "mayor", "king, queen", "emperor", "chancellor")
 
 
 def missing_attribute(qtype: str, question: str, passage_terms: frozenset[str]) -> bool:
     """Whether the question names an attribute (or, asking "who", an office) that the passage
     (its stemmed terms) never mentions."""
-    asked = set(words(question))
+    asked = words(question)
     groups = ATTRIBUTES + ROLES if qtype == "who" else ATTRIBUTES
-    return any(not g.asked.isdisjoint(asked) and g.stated.isdisjoint(passage_terms) for g in groups)
+    return any(g.is_asked(asked) and g.stated.isdisjoint(passage_terms) for g in groups)
 
 
 _NAME_PART = re.compile(r"\b(?:first|given|full|last|family|middle|maiden) names?\b|\bsurnames?\b")

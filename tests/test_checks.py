@@ -53,6 +53,9 @@ def test_missing_attribute_named_by_the_question():
     assert not missing_attribute("what", "What did the chairman say?", passage)
     # surface words decide what is asked: "presided" shares the stem "presid" with "president"
     assert not missing_attribute("who", "Who presided over the meeting?", passage - {"presid"})
+    # phrases: "the capital of" asks for a capital, "which capital hosted" asks for a city
+    assert missing_attribute("what", "What is the capital of Kazakhstan?", passage)
+    assert not missing_attribute("where", "Which capital hosted the meeting?", passage)
 
 
 def test_missing_name_part():
