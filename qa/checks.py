@@ -22,6 +22,7 @@ amount, so every similarity signal calls them answered. These facts give them aw
                  paraphrased ("born" is "born"), so a passage without them is about the entity,
                  not the attribute ("When was Tokayev born?" answered by the year he was
                  foreign minister). Other words are not checked: paraphrases replace them.
+  missing person  a who-question whose best sentence names no person and no office or role.
   missing name part
                  the question asks for part of a person's name ("What was Kawaguchi's *first
                  name*?") and the best sentence names that person by one word only.
@@ -139,6 +140,19 @@ def missing_name_part(question: str, sentence: str) -> bool:
     return one_word
 
 
+_ROLE_WORD = re.compile(
+    r"\b(?:president|minister|chair(?:man|woman|person)?|secretary|ambassador|governor|mayor|king|queen|"
+    r"emperor|chancellor|leader|head|official|delegat|representative|diplomat|envoy|analyst|author|"
+    r"spokes(?:man|woman|person))", re.IGNORECASE)
+
+
+def missing_person(qtype: str, sentence: str) -> bool:
+    """Whether a who-question's best sentence names nobody: no person and no office or role
+    ("the Afghan foreign minister" answers "who" without a name). The sentence itself, not its
+    predecessor: the person asked about is named where the answer is."""
+    return qtype == "who" and not find_spans(sentence, "person") and not _ROLE_WORD.search(sentence)
+
+
 def missing_kind(expected_span: str | None, type_match: float) -> bool:
     """Whether a date/count/money question got a best sentence without such a span."""
     return expected_span in RELIABLE_KINDS and type_match <= 0.0
@@ -153,4 +167,4 @@ def mismatch(expected_span: str | None, type_match: float, question_terms: Itera
     (default: the passage's); ``sentence``: the best one, for the name-part check."""
     return 1.0 if (missing_kind(expected_span, type_match) or number_conflict(question_terms, passage_terms)
                    or missing_attribute(qtype, question, passage_terms if answer_terms is None else answer_terms)
-                   or missing_name_part(question, sentence)) else 0.0
+                   or missing_name_part(question, sentence) or missing_person(qtype, sentence)) else 0.0

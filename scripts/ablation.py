@@ -32,7 +32,7 @@ from qa.pipeline import QA
 CONFIDENCE_ABLATIONS = ("mismatch", "name_oov")
 #: Answer-slot checks inside the ``mismatch`` feature (qa/checks.py) switched off one at a time:
 #: the answers are recomputed without the check and the confidence refitted.
-CHECK_ABLATIONS = ("missing_attribute", "number_conflict", "missing_kind", "missing_name_part")
+CHECK_ABLATIONS = ("missing_attribute", "number_conflict", "missing_kind", "missing_name_part", "missing_person")
 
 
 def variants(base):

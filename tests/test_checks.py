@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from qa.checks import mismatch, missing_attribute, missing_kind, missing_name_part, number_conflict, number_sort
+from qa.checks import (mismatch, missing_attribute, missing_kind, missing_name_part, missing_person,
+                       number_conflict, number_sort)
 from qa.confidence import FEATURES
 from qa.text import terms
 
@@ -69,6 +70,13 @@ def test_missing_name_part():
     assert not missing_name_part("What is the first name of the former foreign minister?", aso)
     assert not missing_name_part("What is Gemba's first name?", aso)  # the sentence does not name Gemba
     assert not missing_name_part("When was the first meeting?", text)  # no name part asked
+
+
+def test_missing_person_for_who_questions():
+    assert missing_person("who", "On 4 March 2005, the five countries met again in Tashkent.")
+    assert not missing_person("who", "The Afghan foreign minister attended the meeting as a guest.")  # a role
+    assert not missing_person("who", "According to Kawaguchi, it was possible.")  # a person
+    assert not missing_person("when", "On 4 March 2005, the five countries met again in Tashkent.")
 
 
 def test_mismatch_is_either_check():
