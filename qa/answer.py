@@ -3,7 +3,9 @@ citations with exact offsets, a confidence, and an honest abstention when suppor
 
 The answer is always a slice of a corpus document: a typed span (date, amount, count,
 person, place) when the question asks for one and the best sentence holds exactly such a
-span, the list when the question asks for a list, otherwise the best sentence itself.
+span, the list when the question asks for a list (or its best sentence introduces one: "Aso
+gave four reasons ...:" answers a why-question with the reasons), otherwise the best sentence
+itself.
 """
 
 from __future__ import annotations
@@ -92,7 +94,7 @@ def compose(
     # Where the answer comes from, as absolute offsets into the document.
     a_start, a_end = sent.start, sent.end
     kind = analysis.expected_span
-    if kind == "list" or (kind is None and sent.text.rstrip().endswith(":")):
+    if kind == "list" or (kind in (None, "reason") and sent.text.rstrip().endswith(":")):
         region = _list_region(index, best.sentence)
         if region:
             # A list question gets the items; any other question whose best sentence introduces

@@ -63,6 +63,20 @@ def test_a_list_introduction_answers_with_its_list(qa, tiny_corpus):
     assert a.text.startswith("The treaty lists three goals:") and "Joint research on fisheries" in a.text
 
 
+def test_a_why_question_over_a_list_of_reasons_gets_the_list(tmp_path, fake_embedder):
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "policy.txt").write_text(
+        "= Policy =\n\nThe minister gave three reasons for the new policy:\n- Trade with the north is growing\n"
+        "- The ports need investment\n- Fisheries are declining\n", encoding="utf-8")
+    from qa.config import load_settings
+
+    q = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", abstain_threshold=0.0), embedder=fake_embedder)
+    a = q.ask("Why did the minister give reasons for the new policy?")
+    assert a.question_type == "why"
+    assert a.text.startswith("The minister gave three reasons") and "Fisheries are declining" in a.text
+
+
 def test_abstains_below_threshold(tiny_settings, fake_embedder, tiny_corpus):
     q = QA(tiny_settings.replace(abstain_threshold=1.0), embedder=fake_embedder)
     a = q.ask("When was the treaty signed?")
