@@ -11,7 +11,7 @@ itself.
 from __future__ import annotations
 
 from .config import Settings
-from .checks import mismatch
+from .checks import Slot, mismatch
 from .confidence import confidence, features
 from .index import Index
 from .question import QuestionAnalysis
@@ -121,9 +121,10 @@ def compose(
         name_oov=retrieved.name_oov,
         agreement=1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
         type_match=best.signals["type_match"] if kind in SPAN_KINDS else 1.0,
-        mismatch=mismatch(kind, best.signals["type_match"], analysis.focus_terms, chunk_terms,
-                          qtype=analysis.qtype, answer_terms=index.window_terms(best.sentence),
-                          question=query, sentence=sent.text),
+        mismatch=mismatch(Slot(question=query, qtype=analysis.qtype, expected_span=kind,
+                               question_terms=analysis.focus_terms, sentence=sent.text,
+                               type_match=best.signals["type_match"], passage_terms=chunk_terms,
+                               answer_terms=index.window_terms(best.sentence))),
     )
     answer.score = confidence(feats, settings.confidence_weights)
     answer.signals = feats

@@ -158,13 +158,24 @@ def missing_kind(expected_span: str | None, type_match: float) -> bool:
     return expected_span in RELIABLE_KINDS and type_match <= 0.0
 
 
-def mismatch(expected_span: str | None, type_match: float, question_terms: Iterable[str],
-             passage_terms: frozenset[str], qtype: str = "", answer_terms: frozenset[str] | None = None,
-             question: str = "", sentence: str = "") -> float:
-    """1.0 when the passage cannot hold the answer asked for (see the module docstring).
-    ``question``: its text (with a follow-up's context), for the attribute and name-part
-    checks; ``answer_terms``: the terms around the answer sentence, for the attribute check
-    (default: the passage's); ``sentence``: the best one, for the name-part check."""
-    return 1.0 if (missing_kind(expected_span, type_match) or number_conflict(question_terms, passage_terms)
-                   or missing_attribute(qtype, question, passage_terms if answer_terms is None else answer_terms)
-                   or missing_name_part(question, sentence) or missing_person(qtype, sentence)) else 0.0
+@dataclass(frozen=True)
+class Slot:
+    """What the checks look at: the question and the passage chosen to answer it."""
+
+    question: str  # the question's text (a follow-up's with its borrowed context)
+    qtype: str  # qa.question's type: when / who / what / ...
+    expected_span: str | None  # the span kind asked for: date / count / money / person / ...
+    question_terms: tuple[str, ...]  # its stemmed content terms
+    sentence: str = ""  # the best sentence
+    type_match: float = 0.0  # 1 when that sentence holds a new span of the kind asked for
+    passage_terms: frozenset[str] = frozenset()  # terms of the chunk around it
+    answer_terms: frozenset[str] | None = None  # terms of the sentence and the one before it (default: the passage's)
+
+
+def mismatch(slot: Slot) -> float:
+    """1.0 when the passage cannot hold the answer asked for (see the module docstring)."""
+    s = slot
+    answer_terms = s.passage_terms if s.answer_terms is None else s.answer_terms
+    return 1.0 if (missing_kind(s.expected_span, s.type_match) or number_conflict(s.question_terms, s.passage_terms)
+                   or missing_attribute(s.qtype, s.question, answer_terms)
+                   or missing_name_part(s.question, s.sentence) or missing_person(s.qtype, s.sentence)) else 0.0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qa.checks import (mismatch, missing_attribute, missing_kind, missing_name_part, missing_person,
+from qa.checks import (Slot, mismatch, missing_attribute, missing_kind, missing_name_part, missing_person,
                        number_conflict, number_sort)
 from qa.confidence import FEATURES
 from qa.text import terms
@@ -81,12 +81,17 @@ def test_missing_person_for_who_questions():
 
 def test_mismatch_is_either_check():
     passage = frozenset(terms("The treaty was signed on 3 May 1999 in Gamma City."))
-    assert mismatch("date", 0.0, terms("When was it ratified?"), passage) == 1.0
-    assert mismatch(None, 1.0, terms("What was signed in 2003?"), passage) == 1.0
-    assert mismatch("date", 1.0, terms("When was the treaty signed?"), passage) == 0.0
-    born = "When was Gamma born?"
-    assert mismatch("date", 1.0, terms(born), passage, question=born) == 1.0
-    assert mismatch("date", 1.0, terms(born), passage, question=born, answer_terms=passage | {"born"}) == 0.0
+    def check(question, kind, type_match, qtype="", **kw):
+        return mismatch(Slot(question=question, qtype=qtype, expected_span=kind, question_terms=tuple(terms(question)),
+                             type_match=type_match, passage_terms=passage, **kw))
+
+    assert check("When was it ratified?", "date", 0.0) == 1.0  # no date in the passage
+    assert check("What was signed in 2003?", None, 1.0) == 1.0  # 2003 against 1999
+    assert check("When was the treaty signed?", "date", 1.0) == 0.0
+    assert check("When was Gamma born?", "date", 1.0) == 1.0  # "born" nowhere near the answer
+    assert check("When was Gamma born?", "date", 1.0, answer_terms=passage | {"born"}) == 0.0
+    assert check("Who signed it?", "person", 0.0, qtype="who", sentence="The treaty was signed in 1999.") == 1.0
+    assert check("Who signed it?", "person", 1.0, qtype="who", sentence="Dr. Jane Q. Smith signed it.") == 0.0
 
 
 def test_answer_signals_carry_mismatch(tiny_qa):
