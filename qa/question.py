@@ -78,7 +78,7 @@ _PATTERNS: list[tuple[str, re.Pattern | _InOrder]] = [
 @dataclass(frozen=True)
 class QuestionAnalysis:
     text: str
-    qtype: str  # when/where/who/how_many/how_much/why/list/which/what/other
+    qtype: str  # when/where/who/how_many/how_much/why/list/which/what/yes_no/other
     expected_span: str | None  # date/count/money/person/place/reason/list, or None
     terms: tuple[str, ...]  # stemmed content terms
     entities: tuple[str, ...] = ()  # terms of names and numbers ("Tokayev", "2012", "4th")
@@ -92,6 +92,15 @@ class QuestionAnalysis:
         return self.own_terms or self.terms
 
 
+# A yes/no question opens with an auxiliary, after at most a leading phrase ("Apart from the
+# aims, did ..."); a question word after it starts a relative clause ("Was Tokayev head of
+# state when the dialogue was launched?" asks no date).
+_YES_NO = re.compile(r"(?:[^,?]*,\s*)?(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|"
+                     r"should|may|might|must|isn't|aren't|wasn't|weren't|doesn't|didn't|hasn't|haven't)\b")
+# ... unless the question word opens a second question: "Did Japan pledge money, and if so how much?"
+_NEW_QUESTION = re.compile(r"(?:,|\band|\bif so|\bor)\s*$")
+
+
 def analyse(question: str) -> QuestionAnalysis:
     q = fold(question).lower()
     qtype, first = "other", len(q) + 1
@@ -99,6 +108,9 @@ def analyse(question: str) -> QuestionAnalysis:
         m = pattern.search(q)
         if m and m.start() < first:
             qtype, first = name, m.start()
+    yes_no = _YES_NO.match(q)
+    if yes_no and yes_no.end() <= first and not _NEW_QUESTION.search(q[:first]):
+        qtype = "yes_no"
     list_of = None
     if qtype == "list":  # what the question's (first) list noun asks for: "what areas ... of the countries"
         noun = _LIST_NOUN.search(q)

@@ -27,6 +27,11 @@ from qa.types import Turn
     ("What is the official language of Kyrgyzstan?", "what"),  # an adjective, not a person
     ("Which official chaired the summit?", "who"),
     ("Tokayev", "other"),
+    # yes/no questions: a later question word starts a relative clause, not the question
+    ("Was Tokayev head of state when the dialogue was launched?", "yes_no"),
+    ("Apart from the aims, did the declaration name fields where they could cooperate?", "yes_no"),
+    ("Did Japan pledge money there, and if so how much?", "how_much"),  # a second question
+    ("Besides the presidents, who else came along?", "who"),
 ])
 def test_question_types(q, qtype):
     assert analyse(q).qtype == qtype
