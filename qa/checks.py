@@ -22,7 +22,9 @@ amount, so every similarity signal calls them answered. These facts give them aw
                  paraphrased ("born" is "born"), so a passage without them is about the entity,
                  not the attribute ("When was Tokayev born?" answered by the year he was
                  foreign minister). Other words are not checked: paraphrases replace them.
-  missing person  a who-question whose best sentence names no person and no office or role.
+  missing person  a who-question whose best sentence names no person and no office or role, or
+                 a question for "the name of" someone in a role ("the Afghan foreign minister")
+                 whose best sentence names no person.
   missing name part
                  the question asks for part of a person's name ("What was Kawaguchi's *first
                  name*?") and the best sentence names that person by one word only.
@@ -146,10 +148,17 @@ _ROLE_WORD = re.compile(
     r"spokes(?:man|woman|person))", re.IGNORECASE)
 
 
-def missing_person(qtype: str, sentence: str) -> bool:
+#: "the name of the Afghan foreign minister": a person's name is asked, a role will not do.
+_NAME_OF_ROLE = re.compile(r"\bnames? of (?:the |its |their |his |her )?(?:[\w'-]+ ){0,3}?" + _ROLE_WORD.pattern[2:])
+
+
+def missing_person(qtype: str, sentence: str, question: str = "") -> bool:
     """Whether a who-question's best sentence names nobody: no person and no office or role
-    ("the Afghan foreign minister" answers "who" without a name). The sentence itself, not its
-    predecessor: the person asked about is named where the answer is."""
+    ("the Afghan foreign minister" answers "who" without a name); or whether a question for
+    "the name of" someone in a role gets a sentence with no person's name. The sentence itself,
+    not its predecessor: the person asked about is named where the answer is."""
+    if _NAME_OF_ROLE.search(fold(question).lower()):
+        return not find_spans(sentence, "person")
     return qtype == "who" and not find_spans(sentence, "person") and not _ROLE_WORD.search(sentence)
 
 
@@ -178,4 +187,4 @@ def mismatch(slot: Slot) -> float:
     answer_terms = s.passage_terms if s.answer_terms is None else s.answer_terms
     return 1.0 if (missing_kind(s.expected_span, s.type_match) or number_conflict(s.question_terms, s.passage_terms)
                    or missing_attribute(s.qtype, s.question, answer_terms)
-                   or missing_name_part(s.question, s.sentence) or missing_person(s.qtype, s.sentence)) else 0.0
+                   or missing_name_part(s.question, s.sentence) or missing_person(s.qtype, s.sentence, s.question)) else 0.0

@@ -77,6 +77,12 @@ def test_missing_person_for_who_questions():
     assert not missing_person("who", "The Afghan foreign minister attended the meeting as a guest.")  # a role
     assert not missing_person("who", "According to Kawaguchi, it was possible.")  # a person
     assert not missing_person("when", "On 4 March 2005, the five countries met again in Tashkent.")
+    # "the name of" someone in a role asks for a person's name: the role alone does not answer
+    guest = "The Afghan foreign minister attended the meeting as a guest."
+    assert missing_person("what", guest, "What was the name of the Afghan foreign minister?")
+    assert not missing_person("what", "Foreign Minister of Kazakhstan Idrisov attended.",
+                              "What was the name of Kazakhstan's foreign minister?")
+    assert not missing_person("what", guest, "What is the name of Japan's policy?")  # no role asked
 
 
 def test_mismatch_is_either_check():
