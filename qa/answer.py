@@ -3,9 +3,9 @@ citations with exact offsets, a confidence, and an honest abstention when suppor
 
 The answer is always a slice of a corpus document: a typed span (date, amount, count,
 person, place) when the question asks for one and the best sentence holds exactly such a
-span, the list when the question asks for a list (or its best sentence introduces one: "Aso
-gave four reasons ...:" answers a why-question with the reasons), otherwise the best sentence
-itself.
+span, the list when the question asks for a list, the introduction and its list when the best
+sentence introduces one ("Aso gave four reasons ...:" answers "Why does Japan care?" with the
+reasons, "What post had Aso held?" with the introduction), otherwise the best sentence itself.
 """
 
 from __future__ import annotations

@@ -6,40 +6,77 @@ after the build: a serving process measured 208 MB before and about 650 MB after
 bf16 build. So a server that finds its index missing or stale runs ``qa build`` as a child with
 the same settings: the child's progress bars go to the terminal as usual, its error ("the corpus
 folder ... does not exist") comes back as a ``QAError``, and the server then loads the finished
-index and answers with the ONNX query embedder alone.
+index and answers with the ONNX query embedder alone. Ctrl-C stops the child with the server;
+a server killed outright leaves a running build to finish (builds are atomic, so nothing is
+half-written).
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from dataclasses import fields
+from pathlib import Path
 
 from .config import Settings
+from .corpus import corpus_files
 from .errors import QAError
 
 #: Settings the child does not need; the API key stays out of its environment.
 _NOT_PASSED = {"api_key"}
+#: The folder that holds this ``qa`` package: the child must run this code, not another copy.
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
 def child_env(settings: Settings) -> dict[str, str]:
     """This process's environment plus every scalar setting as ``QA_<NAME>``, so the child's
     ``load_settings()`` equals ``settings`` for everything a build reads (the weight tables are
-    not read by a build)."""
+    not read by a build), and this package first on ``PYTHONPATH``."""
     env = dict(os.environ)
     for f in fields(Settings):
         value = getattr(settings, f.name)
-        if f.name not in _NOT_PASSED and not isinstance(value, dict):
-            env[f"QA_{f.name.upper()}"] = str(value)
+        name = f"QA_{f.name.upper()}"
+        if f.name in _NOT_PASSED:
+            env.pop(name, None)
+        elif not isinstance(value, dict):
+            env[name] = str(value)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
     return env
+
+
+def _pass_through(chunk: bytes) -> None:
+    out = getattr(sys.stderr, "buffer", None)
+    if out is not None:
+        out.write(chunk)
+    else:  # a text-only stderr (a notebook, a test's StringIO)
+        sys.stderr.write(chunk.decode("utf-8", errors="replace"))
+    sys.stderr.flush()
+
+
+def _failure(code: int, tail: bytes) -> str:
+    """The child's own "Error: ..." line, else its last line of output, else how it ended."""
+    lines = [ln.strip() for ln in tail.decode("utf-8", errors="replace").replace("\r", "\n").splitlines() if ln.strip()]
+    error = next((ln for ln in reversed(lines) if ln.startswith("Error: ")), None)
+    if error:
+        return error.removeprefix("Error: ")
+    if code < 0:
+        name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+        hint = " (out of memory?)" if -code == signal.SIGKILL else ""
+        return f"`qa build` was killed by {name}{hint}"
+    last = f": {lines[-1]}" if lines else ""
+    return f"`qa build` failed (exit status {code}){last}"
 
 
 def build_in_child(settings: Settings, quiet: bool = False) -> None:
     """Run ``qa build`` in a child process with ``settings``; its output is passed through.
 
-    Raises ``QAError`` with the child's own error message when the build fails.
+    Raises ``QAError`` with the child's own error message when the build fails. A corpus folder
+    that does not exist is reported here, without starting a child (a server retries the build
+    on every question until the folder is fixed).
     """
+    corpus_files(settings.corpus_dir)  # raises CorpusError, cheaply, for a missing folder
     cmd = [sys.executable, "-m", "qa.cli", "build"] + (["-q"] if quiet else [])
     proc = subprocess.Popen(cmd, env=child_env(settings), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     tail = b""
@@ -47,16 +84,17 @@ def build_in_child(settings: Settings, quiet: bool = False) -> None:
         # Pass the child's stderr (progress bars, stages, errors) through as it comes, keeping
         # the end of it for the error message.
         while chunk := os.read(proc.stderr.fileno(), 65536):
-            sys.stderr.buffer.write(chunk)
-            sys.stderr.flush()
+            _pass_through(chunk)
             tail = (tail + chunk)[-8192:]
         code = proc.wait()
     finally:
         if proc.poll() is None:  # interrupted: do not leave a build running behind the server
             proc.terminate()
-            proc.wait()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
         proc.stderr.close()
     if code != 0:
-        lines = tail.decode("utf-8", errors="replace").replace("\r", "\n").splitlines()
-        error = next((ln for ln in reversed(lines) if ln.startswith("Error: ")), None)
-        raise QAError(error.removeprefix("Error: ") if error else f"`qa build` failed (exit status {code})")
+        raise QAError(_failure(code, tail))

@@ -3,7 +3,11 @@
 Rules, not a model: the question word that comes first in the question decides the type
 ("What job did he have back when ..." is a what-question, not a when-question); where two
 patterns start at the same place the more specific wins ("how many" before "how", "what is
-the reason" before "what"). A few cues mark lists ("what are the objectives") and reasons.
+the reason" before "what"). A few cues mark lists ("what are the objectives") and reasons. A
+question that opens with an auxiliary is a yes/no question even when a question word follows
+in a relative clause ("Was he head of state *when* it began?"), unless the auxiliary is only
+politeness ("Can you tell me when ...?") or the question word opens a second question
+("Did Japan pledge money? How much?").
 """
 
 from __future__ import annotations
@@ -95,10 +99,15 @@ class QuestionAnalysis:
 # A yes/no question opens with an auxiliary, after at most a leading phrase ("Apart from the
 # aims, did ..."); a question word after it starts a relative clause ("Was Tokayev head of
 # state when the dialogue was launched?" asks no date).
-_YES_NO = re.compile(r"(?:[^,?]*,\s*)?(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|"
-                     r"should|may|might|must|isn't|aren't|wasn't|weren't|doesn't|didn't|hasn't|haven't)\b")
-# ... unless the question word opens a second question: "Did Japan pledge money, and if so how much?"
-_NEW_QUESTION = re.compile(r"(?:,|\band|\bif so|\bor)\s*$")
+_YES_NO = re.compile(r"(?:[^,?]*,\s*)?(?:am|is|are|was|were|do|does|did|has|have|had|can|could|will|would|shall|"
+                     r"should|may|might|must|isn't|aren't|wasn't|weren't|don't|doesn't|didn't|hasn't|haven't|"
+                     r"won't|wouldn't|can't|couldn't|shouldn't)\b")
+# ... unless the question word opens a second question ("Did Japan pledge money, and if so how
+# much?", "Did Japan pledge money? How much?") or the auxiliary is only politeness ("Can you tell
+# me when ...?", "Do you know where ...?").
+_NEW_QUESTION = re.compile(r"(?:[,;:?!.-]|\band|\bif so|\bor)\s*$")
+_POLITE = re.compile(r"(?:[^,?]*,\s*)?(?:(?:can|could|would|will) (?:you|anyone) (?:please )?"
+                     r"(?:tell|give|show|say|list|name|explain|remind)|do(?:es)? (?:you|anyone) (?:happen to )?know)\b")
 
 
 def analyse(question: str) -> QuestionAnalysis:
@@ -109,8 +118,9 @@ def analyse(question: str) -> QuestionAnalysis:
         if m and m.start() < first:
             qtype, first = name, m.start()
     yes_no = _YES_NO.match(q)
-    if yes_no and yes_no.end() <= first and not _NEW_QUESTION.search(q[:first]):
-        qtype = "yes_no"
+    if yes_no and yes_no.end() <= first and not _POLITE.match(q):
+        if first > len(q) or not _NEW_QUESTION.search(q[:first]):  # no question word, or one inside the clause
+            qtype = "yes_no"
     list_of = None
     if qtype == "list":  # what the question's (first) list noun asks for: "what areas ... of the countries"
         noun = _LIST_NOUN.search(q)

@@ -1,25 +1,31 @@
 """A server builds its index in a child `qa build` (qa/child_build.py), so it never keeps the
 bulk embedder (torch, ~450 MB) in memory after the build."""
 
+import io
+import os
 import shutil
 import subprocess
 import sys
 import textwrap
 from dataclasses import fields
+from pathlib import Path
 
 import pytest
 
-from qa.child_build import build_in_child, child_env
+import qa
+from qa.child_build import _failure, build_in_child, child_env
 from qa.config import Settings, load_settings
 from qa.errors import QAError
 
 
 def test_the_child_reads_the_same_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("QA_API_KEY", "secret-from-env")
     settings = load_settings(corpus_dir=tmp_path / "c", index_dir=tmp_path / "i", chunk_chars=333,
-                             context_prefix=False, build_precision="fp32", abstain_threshold=0.25,
-                             api_key="secret")
+                             context_prefix=False, build_precision="fp32", abstain_threshold=0.25)
     env = child_env(settings)
-    assert "QA_API_KEY" not in env or env["QA_API_KEY"] != "secret"
+    assert "QA_API_KEY" not in env  # a build needs no key
+    assert env["PYTHONPATH"].split(os.pathsep)[0] == str(Path(qa.__file__).resolve().parents[1])  # this code
+    monkeypatch.delenv("QA_API_KEY")
     for name, value in env.items():
         if name.startswith("QA_"):
             monkeypatch.setenv(name, value)
@@ -29,10 +35,40 @@ def test_the_child_reads_the_same_settings(tmp_path, monkeypatch):
             assert getattr(child, f.name) == getattr(settings, f.name), f.name
 
 
-def test_a_failed_child_build_reports_its_own_error(tmp_path):
-    settings = load_settings(corpus_dir=tmp_path / "no-such-folder", index_dir=tmp_path / "index")
-    with pytest.raises(QAError, match="no-such-folder"):
-        build_in_child(settings, quiet=True)
+def test_a_failed_child_build_reports_its_own_error(tmp_path, monkeypatch):
+    missing = load_settings(corpus_dir=tmp_path / "no-such-folder", index_dir=tmp_path / "index")
+    with pytest.raises(QAError, match="no-such-folder"):  # found before starting a child
+        build_in_child(missing, quiet=True)
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a text-only stderr still gets the output
+    with pytest.raises(QAError, match="no .txt or .md"):  # the child's own "Error: ..." line
+        build_in_child(load_settings(corpus_dir=empty, index_dir=tmp_path / "index"), quiet=True)
+
+
+def test_how_a_child_ended_is_said_when_it_printed_no_error():
+    assert _failure(1, b"Traceback ...\nModuleNotFoundError: No module named 'qa'\n") == (
+        "`qa build` failed (exit status 1): ModuleNotFoundError: No module named 'qa'")
+    assert _failure(-9, b"") == "`qa build` was killed by SIGKILL (out of memory?)"
+    assert _failure(1, b"Reading x\rError: Corpus folder x has no files\n") == "Corpus folder x has no files"
+
+
+def test_warm_up_builds_in_the_child_not_here(tiny_settings, monkeypatch):
+    import qa.child_build
+    import qa.pipeline
+    from qa.pipeline import QA
+
+    calls = []
+
+    def child(settings, quiet):
+        calls.append(settings)
+        raise QAError("stop here")
+
+    monkeypatch.setattr(qa.child_build, "build_in_child", child)
+    monkeypatch.setattr(qa.pipeline, "build_index", lambda *a, **k: pytest.fail("built in the server process"))
+    with pytest.raises(QAError, match="stop here"):
+        QA(tiny_settings, build_in_child=True).warm_up()
+    assert calls == [tiny_settings]
 
 
 @pytest.mark.integration

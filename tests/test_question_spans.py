@@ -31,6 +31,10 @@ from qa.types import Turn
     ("Was Tokayev head of state when the dialogue was launched?", "yes_no"),
     ("Apart from the aims, did the declaration name fields where they could cooperate?", "yes_no"),
     ("Did Japan pledge money there, and if so how much?", "how_much"),  # a second question
+    ("Did Japan pledge money? How much?", "how_much"),
+    ("Did the dialogue begin at a summit?", "yes_no"),
+    ("Can you tell me when the dialogue was declared?", "when"),  # politeness, not yes/no
+    ("Do you know where the 2005 meeting took place?", "where"),
     ("Besides the presidents, who else came along?", "who"),
 ])
 def test_question_types(q, qtype):
