@@ -142,13 +142,12 @@ def missing_name_part(question: str, sentence: str) -> bool:
     return one_word
 
 
-#: Nouns that name a person by role ("the Afghan *foreign minister*" answers "who" without a name).
+#: Nouns that name a person by role ("the Afghan *foreign minister*").
 ROLE_NOUNS = ("president", "minister", "premier", "chair", "chairman", "chairwoman", "chairperson", "secretary",
               "ambassador", "governor", "mayor", "king", "queen", "emperor", "chancellor", "leader", "head",
               "official", "delegate", "delegation", "representative", "diplomat", "envoy", "analyst", "author",
               "spokesman", "spokeswoman", "spokesperson", "politician")
 _ROLE = "(?:" + "|".join(ROLE_NOUNS) + ")s?"
-_ROLE_WORD = re.compile(rf"\b{_ROLE}\b", re.IGNORECASE)
 #: "the name of the Afghan foreign minister": a person's name is asked, a role will not do. The
 #: role ends the phrase ("the name of the official term for ..." asks for a term).
 _NAME_OF_ROLE = re.compile(rf"\bnames? of (?:the |its |their |his |her )?(?:[\w'-]+ ){{0,3}}?{_ROLE}"
