@@ -21,8 +21,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from .config import Settings
-from .corpus import corpus_files
-from .errors import QAError
+from .corpus import NO_FILES, corpus_files
+from .errors import CorpusError, QAError
 
 #: Settings the child does not need; the API key stays out of its environment.
 _NOT_PASSED = {"api_key"}
@@ -73,10 +73,11 @@ def build_in_child(settings: Settings, quiet: bool = False) -> None:
     """Run ``qa build`` in a child process with ``settings``; its output is passed through.
 
     Raises ``QAError`` with the child's own error message when the build fails. A corpus folder
-    that does not exist is reported here, without starting a child (a server retries the build
-    on every question until the folder is fixed).
+    that does not exist or holds no .txt/.md file is reported here, without starting a child (a
+    server retries the build on every question until the folder is fixed).
     """
-    corpus_files(settings.corpus_dir)  # raises CorpusError, cheaply, for a missing folder
+    if not corpus_files(settings.corpus_dir):  # raises CorpusError itself for a missing folder
+        raise CorpusError(f"nothing to index in {settings.corpus_dir}: {NO_FILES}")
     cmd = [sys.executable, "-m", "qa.cli", "build"] + (["-q"] if quiet else [])
     proc = subprocess.Popen(cmd, env=child_env(settings), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     tail = b""

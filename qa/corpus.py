@@ -38,6 +38,10 @@ class Corpus:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
+#: Why a folder without a single .txt/.md file cannot be indexed.
+NO_FILES = "it has no .txt or .md files"
+
+
 def corpus_files(folder: Path) -> list[Path]:
     """All ``.txt``/``.md`` files under ``folder``, sorted, hidden files and READMEs excluded."""
     folder = Path(folder)

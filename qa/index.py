@@ -31,7 +31,7 @@ import numpy as np
 
 from .chunking import chunk_document
 from .config import Settings
-from .corpus import Corpus, corpus_files, load_corpus
+from .corpus import NO_FILES, Corpus, corpus_files, load_corpus
 from .digest import sha256_file
 from .embedding import Embedder, bulk_embedder
 from .errors import CorpusError, IndexStateError
@@ -310,7 +310,7 @@ def build_index(
         hashes = file_hashes(settings.corpus_dir)
         corpus: Corpus = load_corpus(settings.corpus_dir)
         if not corpus.documents:
-            why = "; ".join(r for _, r in corpus.skipped) or "it has no .txt or .md files"
+            why = "; ".join(r for _, r in corpus.skipped) or NO_FILES
             raise CorpusError(f"nothing to index in {settings.corpus_dir}: {why}")
         sentences: list[Sentence] = []
         chunks: list[Chunk] = []

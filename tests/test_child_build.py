@@ -41,9 +41,15 @@ def test_a_failed_child_build_reports_its_own_error(tmp_path, monkeypatch):
         build_in_child(missing, quiet=True)
     empty = tmp_path / "empty"
     empty.mkdir()
-    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a text-only stderr still gets the output
-    with pytest.raises(QAError, match="no .txt or .md"):  # the child's own "Error: ..." line
+    with pytest.raises(QAError, match="no .txt or .md"):  # also found before starting a child
         build_in_child(load_settings(corpus_dir=empty, index_dir=tmp_path / "index"), quiet=True)
+    binary = tmp_path / "binary"
+    binary.mkdir()
+    (binary / "a.txt").write_bytes(b"\x00\x01 not text")
+    monkeypatch.setattr(sys, "stderr", io.StringIO())  # a text-only stderr still gets the output
+    with pytest.raises(QAError, match="looks binary"):  # the child's own "Error: ..." line
+        build_in_child(load_settings(corpus_dir=binary, index_dir=tmp_path / "index"), quiet=True)
+    assert "looks binary" in sys.stderr.getvalue()
 
 
 def test_how_a_child_ended_is_said_when_it_printed_no_error():
