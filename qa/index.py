@@ -36,7 +36,7 @@ from .digest import sha256_file
 from .embedding import Embedder, bulk_embedder
 from .errors import CorpusError, IndexStateError
 from .lexical import LexicalIndex
-from .spans import find_spans
+from .spans import enumeration, find_spans
 from .text import terms, words
 from .types import Chunk, Document, Section, Sentence
 from .vectors import VectorIndex
@@ -143,6 +143,14 @@ class Index:
             got = tuple(frozenset(words(text[s.start:s.end])) for s in find_spans(text, kind))
             self._spans[key] = got
         return got
+
+    def enumeration(self, i: int) -> str | None:
+        """``qa.spans.enumeration`` of sentence ``i`` ("names", "items" or None), cached like
+        the span words."""
+        key = (i, "enumeration")
+        if key not in self._spans:
+            self._spans[key] = enumeration(self.sentences[i].text)
+        return self._spans[key]
 
     @property
     def vocab(self) -> frozenset[str]:

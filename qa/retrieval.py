@@ -40,7 +40,7 @@ import numpy as np
 from .config import Settings
 from .index import Index
 from .question import QuestionAnalysis
-from .spans import enumeration, is_name_item
+from .spans import is_name_item
 from .text import fold, words
 
 SIGNALS = ("dense", "chunk_dense", "lexical", "coverage", "window", "entity", "type_match", "novelty", "cue", "listing")
@@ -103,7 +103,7 @@ def _listing(index: Index, i: int, analysis: QuestionAnalysis) -> float:
     sent = index.sentences[i]
     if sent.section.strip().lower() in NAVIGATION_SECTIONS:
         return 0.0
-    listed = enumeration(sent.text)
+    listed = index.enumeration(i)
     if analysis.list_of == "names":
         return 1.0 if listed == "names" or (sent.is_list_item and is_name_item(sent.text)) else 0.0
     return 1.0 if sent.is_list_item or sent.text.rstrip().endswith(":") or listed else 0.0

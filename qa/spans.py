@@ -8,7 +8,6 @@ a span is offered only when its shape is unambiguous; otherwise the whole senten
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 from itertools import takewhile
 from dataclasses import dataclass
 
@@ -225,12 +224,9 @@ def enumeration(text: str) -> str | None:
     """Whether a sentence lists several things, and what: ``"names"`` for a series of
     capitalised names ("Kazakhstan, Kyrgyzstan, Tajikistan and Uzbekistan") or three or more
     people, ``"items"`` for a series of phrases ("peace, stability, and democracy") or for
-    items after a colon ("two goals: to X, and to Y"), None otherwise."""
-    return _enumeration(fold(text))
-
-
-@lru_cache(maxsize=4096)
-def _enumeration(text: str) -> str | None:
+    items after a colon ("two goals: to X, and to Y"), None otherwise. (Retrieval reads it
+    through ``Index.enumeration``, cached per sentence.)"""
+    text = fold(text)
     if len(find_spans(text, "person")) >= MIN_NAMES:
         return "names"
     series = _series(text)

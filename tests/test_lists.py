@@ -76,8 +76,9 @@ def test_two_people_keep_the_span_rules():
 
 
 def _index(*sentences):
-    return SimpleNamespace(sentences=[SimpleNamespace(text=t, is_list_item=item, section=section)
-                                      for t, item, section in (s if len(s) == 3 else (*s, "History") for s in sentences)])
+    sents = [SimpleNamespace(text=t, is_list_item=item, section=section)
+             for t, item, section in (s if len(s) == 3 else (*s, "History") for s in sentences)]
+    return SimpleNamespace(sentences=sents, enumeration=lambda i: enumeration(sents[i].text))
 
 
 def test_listing_signal():
