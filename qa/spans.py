@@ -133,12 +133,11 @@ def best_span(text: str, kind: str, question: str) -> Span | None:
     """
     q_words = set(words(question))
     asked = q_words - STOPWORDS
-    found = find_spans(text, kind)
-    if kind == "person" and asked and any(asked <= set(words(text[s.start:s.end])) for s in found):
+    found = [(s, set(words(text[s.start:s.end]))) for s in find_spans(text, kind)]
+    if kind == "person" and asked and any(asked <= span_words for _, span_words in found):
         return None  # every content word of the question is this person's name: "who is X?"
     cands = []
-    for s in found:
-        span_words = set(words(text[s.start:s.end]))
+    for s, span_words in found:
         if span_words and span_words <= q_words:
             continue
         if kind == "person" and span_words & asked:
