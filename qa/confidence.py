@@ -17,9 +17,10 @@ corpus can score higher than a real paraphrase. So the confidence is a logistic 
   agreement   1 when the dense and the lexical retriever put the same sentence first
   type_match  1 when the best sentence holds the kind of span the question asks for
               (1 for questions that ask for no particular kind)
-  mismatch    1 when the passage cannot hold the answer asked for (qa/checks.py): a date,
-              count or amount is asked and the best sentence has none, or the question names
-              a year/ordinal/number that the passage lacks while naming a different one
+  mismatch    1 when the passage cannot hold the answer asked for: any answer-slot check of
+              qa/checks.py fires (a date asked and none there, a different year or meeting,
+              "born" or "the president of" asked and never mentioned, a name part or a
+              person's name asked and not given)
 
 with weights fitted on the dev set by ``qa eval --calibrate`` (logistic regression) and
 stored with the threshold in qa.toml.

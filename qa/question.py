@@ -62,6 +62,7 @@ class _InOrder:
             first, pos = first or m, m.end()
         return first
 
+
 _PATTERNS: list[tuple[str, re.Pattern | _InOrder]] = [
     ("how_many", re.compile(r"\bhow many\b|\bnumber of\b|\bhow often\b")),
     ("how_much", re.compile(r"\bhow much\b|\bwhat (?:amount|sum)\b|\bhow large (?:a|an|the)? ?(?:sum|amount)\b")),
