@@ -88,7 +88,8 @@ def main(paths):
 
 
 def confidence_table(qa, paths, sets, max_false_abstention=0.05):
-    """Refit the confidence without each feature of CONFIDENCE_ABLATIONS on the first set."""
+    """Refit the confidence on the first set without each feature of CONFIDENCE_ABLATIONS, and
+    with each check of CHECK_ABLATIONS switched off inside ``mismatch``."""
     probe = derive(qa, abstain_threshold=0.0)
     records = [run(probe, ts.items, top_k=qa.settings.top_k) for ts in sets]
     print("| confidence variant (fitted on " + Path(paths[0]).stem + ") | " + " | ".join(
