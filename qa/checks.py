@@ -109,7 +109,7 @@ ATTRIBUTES = _groups("born, birth, birthday", "died, death", "population, inhabi
                      "language, languages", "gdp", "height, tall", "married, wife, husband, spouse",
                      "capital of|capital", "political party|party parties", "university")
 #: Offices a who-question can ask about; the person holding another office is not the answer.
-ROLES = _groups("president, presidents", "prime, premier", "chair, chaired, chairman, chairperson, chairwoman",
+ROLES = _groups("president|president presidents", "prime, premier", "chair, chaired, chairman, chairperson, chairwoman",
                 "secretary", "ambassador", "governor", "mayor", "king, queen", "emperor", "chancellor")
 
 

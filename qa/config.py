@@ -57,6 +57,7 @@ class Settings:
     fusion_weights: dict = field(default_factory=_default_fusion_weights)
     extract_spans: bool = True  # answer with a date/name/number span when the question asks for one
     history_rewrite: bool = True  # add the previous turn's topic words to follow-up questions
+    event_frames: bool = True  # sentences continuing an event count the names/dates of the sentence introducing it
     confidence_weights: dict = field(default_factory=_default_confidence_weights)
     abstain_threshold: float = 0.5  # answer only when confidence >= this (0..1)
     max_question_chars: int = 2000  # longer questions are rejected with a clear message

@@ -36,6 +36,7 @@ from .digest import sha256_file
 from .embedding import Embedder, bulk_embedder
 from .errors import CorpusError, IndexStateError
 from .lexical import LexicalIndex
+from .question import entity_terms
 from .spans import enumeration, find_spans
 from .text import terms, words
 from .types import Chunk, Document, Section, Sentence
@@ -122,6 +123,31 @@ class Index:
         if prev >= 0 and self.sentences[prev].doc_id == self.sentences[i].doc_id:
             return own | self.sentence_terms(prev)
         return own
+
+    def frame_terms(self, i: int) -> frozenset[str]:
+        """Names and numbers of the event sentence ``i`` continues: the last sentence before it
+        in the same paragraph that holds a date ("On 5 June 2006 a meeting was held in Tokyo.")
+        when ``i`` holds none itself. Encyclopedic text introduces an event with its date and
+        place and gives what happened in the next sentences ("There, ... agreed", "The Afghan
+        foreign minister attended the meeting"), which name neither."""
+        key = ("frame", i)
+        got = self._terms.get(key)
+        if got is None:
+            got = frozenset()
+            s = self.sentences[i]
+            if not find_spans(s.text, "date"):
+                text = self.documents[s.doc_id].text
+                j = i - 1
+                while j >= 0:
+                    p = self.sentences[j]
+                    if p.doc_id != s.doc_id or p.section != s.section or "\n\n" in text[p.end:self.sentences[j + 1].start]:
+                        break
+                    if find_spans(p.text, "date"):
+                        got = frozenset(entity_terms(p.text))
+                        break
+                    j -= 1
+            self._terms[key] = got
+        return got
 
     def chunk_terms(self, ci: int) -> frozenset[str]:
         """Terms of chunk ``ci`` with its section and its document's title, cached likewise."""

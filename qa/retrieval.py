@@ -12,6 +12,9 @@ sentence gets these signals, all in [0, 1]:
   window       share of all query terms over the previous sentence too ("During this
                meeting, ..." needs it)
   entity       share of the question's names and numbers found in that window
+  (coverage, window and entity also count the names and numbers of the sentence that
+  introduced the event a sentence continues -- Index.frame_terms -- unless the question asks
+  for a date, place or person, which that introduction states itself)
   type_match   1 when the sentence holds a span of the kind asked for (a date for "when")
                that the question does not already contain
   novelty      share of the sentence's own terms that the question does not already use: a
@@ -91,6 +94,10 @@ def _cue(index: Index, i: int, qtype: str) -> float:
     return 0.0
 
 
+#: Span kinds an event's introducing sentence states itself ("On 5 June 2006 a meeting was held
+#: in Tokyo."): a question for one of them is answered there, not by the sentences after it.
+FRAME_OWN_KINDS = frozenset({"date", "place", "person"})
+
 #: Sections that list links to other pages, not answers.
 NAVIGATION_SECTIONS = frozenset({"see also", "references", "external links", "further reading", "notes",
                                  "bibliography", "sources"})
@@ -147,6 +154,10 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     q_union = frozenset().union(*q_sets)
     kind = analysis.expected_span if analysis.expected_span not in ("reason", "list") else None
     sent_terms = index.sentence_terms
+    # A sentence that continues an event ("There, the five countries agreed ...") counts the
+    # names and numbers of the sentence that introduced it (Index.frame_terms) as its own,
+    # unless the question asks for what that introduction itself says: its date, place or person.
+    borrow_frame = settings.event_frames and analysis.expected_span not in FRAME_OWN_KINDS
     missing = [i for i in cands if i not in dense]
     if missing:
         for i, v in zip(missing, index.sentence_vectors.reconstruct_batch(missing) @ q):
@@ -161,6 +172,9 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
             cd = max(cd, chunk_dense[ci])
         own = sent_terms(i)
         window = index.window_terms(i)
+        if borrow_frame:
+            frame = index.frame_terms(i)
+            own, window = own | frame, window | frame
         bare = sent_terms(i, with_section=False)
         sig = {
             "dense": max(0.0, dense[i]),

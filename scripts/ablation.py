@@ -46,6 +46,7 @@ def variants(base):
             yield f"without {name} signal", {"fusion_weights": {**w, name: 0.0}}
     yield "without span extraction", {"extract_spans": False}
     yield "without follow-up rewriting", {"history_rewrite": False}
+    yield "without event frames", {"event_frames": False}
     yield "without title/section context in embeddings", {"context_prefix": False}
 
 

@@ -51,6 +51,10 @@ def test_missing_attribute_named_by_the_question():
     # offices count in who-questions only: the person holding another office is not the answer
     assert missing_attribute("who", "Who chaired the meeting in Astana?", passage)
     assert not missing_attribute("who", "Who is the president of Kazakhstan?", passage)  # "President"
+    # the office asked about is singular; "presidents" describes other people in the question
+    takaichi = frozenset(terms("The Summit took place in Tokyo, chaired by Prime Minister Sanae Takaichi of Japan."))
+    assert not missing_attribute("who", "Which Japanese premier presided over the gathering of presidents?", takaichi)
+    assert missing_attribute("who", "Which president attended the summit?", takaichi)
     assert not missing_attribute("what", "What did the chairman say?", passage)
     # surface words decide what is asked: "presided" shares the stem "presid" with "president"
     assert not missing_attribute("who", "Who presided over the meeting?", passage - {"presid"})

@@ -99,3 +99,50 @@ def test_skipped_files_are_recorded(tiny_settings, tiny_corpus, fake_embedder):
     assert "bad.txt" in manifest["skipped"]
     stored = json.loads((current_build(tiny_settings.index_dir) / "manifest.json").read_text())
     assert stored["skipped"] == manifest["skipped"]
+
+
+EVENT_DOC = """= Harbour talks =
+
+==Meetings==
+On 5 June 2006 a meeting was held in Osaka. There, the ministers agreed to share fishing maps. They also discussed fishing quotas. The Peruvian envoy attended the meeting as a guest.
+
+Additionally, a seminar on maps was held in Lima.
+
+==Later==
+At a later meeting the ministers discussed fishing quotas.
+"""
+
+
+@pytest.fixture
+def event_qa(tmp_path, fake_embedder):
+    from qa.config import load_settings
+    from qa.pipeline import QA
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "talks.txt").write_text(EVENT_DOC, encoding="utf-8")
+    qa = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", abstain_threshold=0.0),
+            embedder=fake_embedder)
+    qa.warm_up()
+    return qa
+
+
+def test_frame_terms_are_the_names_and_dates_of_the_event_a_sentence_continues(event_qa):
+    index = event_qa.index
+    frames = {s.text: index.frame_terms(i) for i, s in enumerate(index.sentences)}
+    event = frozenset({"5", "june", "2006", "osaka"})
+    assert frames["There, the ministers agreed to share fishing maps."] == event
+    assert frames["The Peruvian envoy attended the meeting as a guest."] == event  # three sentences on
+    assert frames["On 5 June 2006 a meeting was held in Osaka."] == frozenset()  # it has its own date
+    assert frames["Additionally, a seminar on maps was held in Lima."] == frozenset()  # a new paragraph
+    assert frames["At a later meeting the ministers discussed fishing quotas."] == frozenset()  # another section
+
+
+def test_event_frames_rank_the_sentence_that_says_what_happened(event_qa):
+    question = "What fishing quotas were discussed at the 2006 meeting in Osaka?"
+    assert event_qa.ask(question).text == "They also discussed fishing quotas."
+    # without the frame, the later meeting's sentence (same words, no date) wins
+    without = event_qa.with_settings(event_frames=False).ask(question)
+    assert without.text == "At a later meeting the ministers discussed fishing quotas."
+    # a question for the date, place or person is answered by the introduction itself
+    assert event_qa.ask("Where was the 2006 meeting held?").text == "Osaka"

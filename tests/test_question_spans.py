@@ -26,6 +26,8 @@ from qa.types import Turn
     ("What is Silk Road diplomacy?", "what"),
     ("What is the official language of Kyrgyzstan?", "what"),  # an adjective, not a person
     ("Which official chaired the summit?", "who"),
+    ("Which Japanese premier presided over the gathering?", "who"),  # any office noun
+    ("Which ambassador signed it?", "who"),
     ("Tokayev", "other"),
     # yes/no questions: a later question word starts a relative clause, not the question
     ("Was Tokayev head of state when the dialogue was launched?", "yes_no"),
