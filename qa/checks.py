@@ -4,9 +4,9 @@ Near-miss questions ("How much money did Japan pledge at the 2006 meeting?", "Wh
 second leaders' summit be held?") retrieve a passage that names the same meeting, country and
 amount, so every similarity signal calls them answered. These facts give them away:
 
-  missing kind   the question asks for a date, a count or an amount of money, and the best
-                 sentence holds no such span (beyond what the question itself says): whatever
-                 the sentence is about, it cannot be the answer. Dates, counts and amounts are
+  missing kind   the question asks for a date, a count, an amount of money or a duration
+                 ("how long did it last"), and the best sentence holds no such span (beyond what the question itself says): whatever
+                 the sentence is about, it cannot be the answer. Dates, counts, amounts and durations are
                  found reliably by qa/spans.py; people and places are not (an answer can be
                  "the Afghan foreign minister"), so those kinds are not checked.
   conflict       the question names a year, an ordinal or another number that the passage
@@ -23,7 +23,8 @@ amount, so every similarity signal calls them answered. These facts give them aw
                  not the attribute ("When was Tokayev born?" answered by the year he was
                  foreign minister). Other words are not checked: paraphrases replace them.
   missing person  a question for "the name of" someone in a role ("the Afghan foreign
-                 minister") whose best sentence names no person.
+                 minister"), or "who was <a role>" ("Who was Japan's foreign minister when
+                 ...?"), whose best sentence names no person.
   missing name part
                  the question asks for part of a person's name ("What was Kawaguchi's *first
                  name*?") and the best sentence names that person by one word only.
@@ -45,7 +46,7 @@ from .spans import find_spans
 from .text import fold, stem, words
 
 #: Span kinds whose absence from the best sentence means the sentence cannot answer.
-RELIABLE_KINDS = frozenset({"date", "count", "money"})
+RELIABLE_KINDS = frozenset({"date", "count", "money", "duration"})
 
 _YEAR = re.compile(r"(?:1[5-9]|2\d)\d{2}s?")
 _ORDINAL = re.compile(r"\d+(?:st|nd|rd|th)")
@@ -148,22 +149,24 @@ ROLE_NOUNS = ("president", "minister", "premier", "chair", "chairman", "chairwom
               "official", "delegate", "delegation", "representative", "diplomat", "envoy", "analyst", "author",
               "spokesman", "spokeswoman", "spokesperson", "politician")
 _ROLE = "(?:" + "|".join(ROLE_NOUNS) + ")s?"
-#: "the name of the Afghan foreign minister": a person's name is asked, a role will not do. The
-#: role ends the phrase ("the name of the official term for ..." asks for a term).
-_NAME_OF_ROLE = re.compile(rf"\bnames? of (?:the |its |their |his |her )?(?:[\w'-]+ ){{0,3}}?{_ROLE}"
-                           rf"(?=\s*(?:[?,.;]|$|who\b|of\b|in\b|at\b|for\b|from\b))")
+#: "the name of the Afghan foreign minister", "who was Japan's foreign minister": a person's name
+#: is asked, a role will not do. The role ends the phrase ("the name of the official term for ..."
+#: asks for a term).
+_NAME_OF_ROLE = re.compile(rf"\b(?:names? of|who (?:is|was|were|are)) (?:the |its |their |his |her )?(?:[\w'-]+ ){{0,3}}?{_ROLE}"
+                           rf"(?=\s*(?:[?,.;]|$|who\b|of\b|in\b|at\b|for\b|from\b|when\b|during\b))")
 
 
 def missing_person(question: str, sentence: str) -> bool:
     """Whether a question for "the name of" someone in a role ("What was the name of the Afghan
-    foreign minister?") gets a best sentence that names no person. (Any who-question over a
+    foreign minister?", "Who was Japan's foreign minister then?") gets a best sentence that
+    names no person. (Any who-question over a
     sentence without a person or role was tried too: it declined "Who participates only as an
     observer?" -- countries and governments answer "who" in this kind of text.)"""
     return bool(_NAME_OF_ROLE.search(fold(question).lower())) and not find_spans(sentence, "person")
 
 
 def missing_kind(expected_span: str | None, type_match: float) -> bool:
-    """Whether a date/count/money question got a best sentence without such a span."""
+    """Whether a date/count/money/duration question got a best sentence without such a span."""
     return expected_span in RELIABLE_KINDS and type_match <= 0.0
 
 

@@ -22,6 +22,7 @@ EXPECTED_SPAN = {
     "when": "date",
     "how_many": "count",
     "how_much": "money",
+    "how_long": "duration",
     "who": "person",
     "where": "place",
     "why": "reason",
@@ -66,7 +67,10 @@ class _InOrder:
 _PATTERNS: list[tuple[str, re.Pattern | _InOrder]] = [
     ("how_many", re.compile(r"\bhow many\b|\bnumber of\b|\bhow often\b")),
     ("how_much", re.compile(r"\bhow much\b|\bwhat (?:amount|sum)\b|\bhow large (?:a|an|the)? ?(?:sum|amount)\b")),
-    ("when", re.compile(r"\bwhen\b|\bwhat (?:(?:is|was|were|are) (?:the|its|their) )?(?:year|date|day|month|time)s?\b|\bwhich (?:year|date|day|month)s?\b|\bin what year\b|\bon what (?:date|day)\b")),
+    # "how long did it last / has it existed": a duration ("how long is the border" asks a length)
+    ("how_long", re.compile(r"\b(?:for )?how long (?:did|does|do|will|would)\b"
+                            r"|\bfor how long\b|\bwhat (?:was|is) the duration\b")),
+    ("when", re.compile(r"\bwhen\b|\bwhat (?:(?:is|was|were|are) (?:the|its|their) )?(?:year|date|day|month|time)s?\b|\bwhich (?:year|date|day|month)s?\b|\bin what year\b|\bon what (?:date|day)\b|\bthe (?:exact |precise )?dates?\b")),
     ("where", re.compile(r"\bwhere\b|\bin (?:what|which) (?:city|place|capital)\b|\b(?:what|which)\b(?:\s+[\w'-]+){0,2}\s+(?:city|place|venue|town)\b")),
     ("why", re.compile(r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|was) the reason\b|\bhow come\b|\bwhat (?:motivat|explain)")),
     ("list", _InOrder(r"\b(?:what|which|list|name)\b", r"\b(?:are|were)\b", rf"\b{_LIST_NOUNS}\b")),
@@ -83,8 +87,8 @@ _PATTERNS: list[tuple[str, re.Pattern | _InOrder]] = [
 @dataclass(frozen=True)
 class QuestionAnalysis:
     text: str
-    qtype: str  # when/where/who/how_many/how_much/why/list/which/what/yes_no/other
-    expected_span: str | None  # date/count/money/person/place/reason/list, or None
+    qtype: str  # when/where/who/how_many/how_much/how_long/why/list/which/what/yes_no/other
+    expected_span: str | None  # date/count/money/duration/person/place/reason/list, or None
     terms: tuple[str, ...]  # stemmed content terms
     entities: tuple[str, ...] = ()  # terms of names and numbers ("Tokayev", "2012", "4th")
     own_terms: tuple[str, ...] | None = None  # a follow-up's own terms, without the borrowed context

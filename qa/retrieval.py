@@ -80,9 +80,20 @@ def _share(expanded: list[frozenset[str]], have: frozenset[str]) -> float:
     return sum(1 for m in expanded if not m.isdisjoint(have)) / len(expanded)
 
 
-def _new_span(span_words: tuple[frozenset[str], ...], question_words: set[str]) -> float:
-    """1.0 when one of a sentence's spans (given by their words) is not already in the question."""
-    return 1.0 if any(w and not w <= question_words for w in span_words) else 0.0
+def _new_span(span_words: tuple[frozenset[str], ...], question_words: set[str], kind: str | None = None) -> float:
+    """1.0 when one of a sentence's spans (given by their words) is not already in the question.
+    An amount or a count is the question's own when its numbers are ("How much of the $700
+    million ...?" over "US $700 million"): its unit and currency words do not make it new."""
+    for w in span_words:
+        if kind in _NUMERIC_KINDS:
+            w = frozenset(x for x in w if any(ch.isdigit() for ch in x)) or w
+        if w and not w <= question_words:
+            return 1.0
+    return 0.0
+
+
+#: Span kinds judged new or not by their numbers alone.
+_NUMERIC_KINDS = frozenset({"money", "count"})
 
 
 def _cue(index: Index, i: int, qtype: str) -> float:
@@ -183,7 +194,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
             "coverage": _share(focus_sets, own),
             "window": _share(q_sets, window),
             "entity": _share(entity_sets, window) if entity_sets else 1.0,
-            "type_match": _new_span(index.span_words(i, kind), qwords) if kind else 0.0,
+            "type_match": _new_span(index.span_words(i, kind), qwords, kind) if kind else 0.0,
             # share of the sentence's own terms that no question term matches
             "novelty": len(bare - q_union) / len(bare) if bare else 0.0,
             "cue": _cue(index, i, analysis.qtype),

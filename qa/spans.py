@@ -31,6 +31,13 @@ _COUNT = re.compile(
     rf"\b(?:\d[\d,]*|{'|'.join(_NUMBER_WORDS)})\b(?![-/.]\d)(?:\s+(?:[\"“][^\"”]{{1,40}}[\"”]|[a-z][\w-]*))?",
     re.IGNORECASE,
 )
+# "two days", "three-day", "18 months", "several years", "a decade": how long something lasted
+_UNIT = r"(?:second|minute|hour|day|week|fortnight|month|year|decade|century|centuries)"
+_DURATION = re.compile(
+    rf"\b(?:(?:\d[\d,.]*|{'|'.join(_NUMBER_WORDS)}|a few|a couple of|many)[\s-]+{_UNIT}s?"
+    rf"|an? (?:half[- ])?{_UNIT}|(?:half|a quarter) (?:an? )?{_UNIT})\b",
+    re.IGNORECASE,
+)
 _CAP = r"[A-Z][\w'’-]*[a-z][\w'’-]*"
 _NAME = rf"{_CAP}(?:\s+(?:(?:de|van|von|bin|al|el|da|di|du|la|le)\s+)?{_CAP}){{0,3}}"
 _TITLES = (
@@ -80,7 +87,7 @@ def _clean_name(text: str, span: Span) -> Span | None:
 
 
 def find_spans(text: str, kind: str) -> list[Span]:
-    """All spans of ``kind`` (date/money/count/person/place) in ``text``, in order, deduplicated."""
+    """All spans of ``kind`` (date/money/count/duration/person/place) in ``text``, in order, deduplicated."""
     if kind == "date":
         found = _spans(_DATE, text, kind)
     elif kind == "money":
@@ -91,6 +98,8 @@ def find_spans(text: str, kind: str) -> list[Span]:
             s for s in _spans(_COUNT, text, kind)
             if not any(d.start <= s.start < d.end for d in dates)
         ]
+    elif kind == "duration":
+        found = _spans(_DURATION, text, kind)
     elif kind == "person":
         found = (
             _spans(_PERSON_AFTER_TITLE, text, kind, "name")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from qa.question import analyse
 from qa.checks import (Slot, mismatch, missing_attribute, missing_kind, missing_name_part, missing_person,
                        number_conflict, number_sort)
 from qa.confidence import FEATURES
@@ -91,6 +92,18 @@ def test_missing_person_when_a_name_is_asked():
     assert not missing_person("What is the name of the headquarters?", guest)
     # a who-question alone is not enough: countries and governments answer "who" here
     assert not missing_person("Who participates only as an observer?", "Turkmenistan participates as an observer.")
+    # "who was <someone in a role>" asks for a name as well
+    declared = "The dialogue was formally declared on 28 August 2004 in Astana at a meeting of foreign ministers."
+    assert missing_person("Who was Japan's foreign minister when the dialogue was declared?", declared)
+    assert not missing_person("Who was Kazakhstan's foreign minister in 2012?",
+                              "Foreign Minister of Kazakhstan Idrisov attended.")
+    assert not missing_person("Who was present at the summit?", declared)  # no role asked
+
+
+def test_a_duration_question_needs_a_duration():
+    assert analyse("How long did the fourth meeting last?").expected_span == "duration"
+    assert missing_kind("duration", 0.0)
+    assert not missing_kind("duration", 1.0)
 
 
 def test_mismatch_is_either_check():

@@ -38,6 +38,11 @@ from qa.types import Turn
     ("Can you tell me when the dialogue was declared?", "when"),  # politeness, not yes/no
     ("Do you know where the 2005 meeting took place?", "where"),
     ("Besides the presidents, who else came along?", "who"),
+    ("How long did the fourth meeting last?", "how_long"),
+    ("For how long will the programme run?", "how_long"),
+    ("How long is the border?", "other"),  # a length, not a duration
+    ("How long has the dialogue existed?", "other"),  # answered by a start date as often as by a duration
+    ("Kindly state the date on which the summit was convened.", "when"),
 ])
 def test_question_types(q, qtype):
     assert analyse(q).qtype == qtype
@@ -73,6 +78,29 @@ TEXT = ("The 4th meeting took place on 10 November 2012 in Tokyo. Foreign Minist
 ])
 def test_find_spans(kind, expected):
     assert [TEXT[s.start:s.end] for s in find_spans(TEXT, kind)] == expected
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The talks lasted two days and ended in 2006.", ["two days"]),
+    ("It was a three-day visit.", ["three-day"]),
+    ("The programme ran for 18 months.", ["18 months"]),
+    ("It took a decade.", ["a decade"]),
+    ("On 5 June 2006 a meeting was held in Tokyo.", []),
+])
+def test_duration_spans(text, expected):
+    assert [text[s.start:s.end] for s in find_spans(text, "duration")] == expected
+
+
+def test_an_amount_the_question_already_names_is_not_new():
+    from qa.retrieval import _new_span
+    from qa.text import words
+
+    money = (frozenset(words("US $700 million")),)
+    asked = set(words("How much of the $700 million has been disbursed?"))
+    assert _new_span(money, asked, "money") == 0.0  # "US" does not make it another amount
+    assert _new_span(money, set(words("How much did Japan pledge?")), "money") == 1.0
+    # dates keep all their words: "June 2006" says more than "2006"
+    assert _new_span((frozenset(words("June 2006")),), set(words("When in 2006 was it?")), "date") == 1.0
 
 
 def test_counts_skip_dates_and_money():
