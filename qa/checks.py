@@ -5,10 +5,11 @@ second leaders' summit be held?") retrieve a passage that names the same meeting
 amount, so every similarity signal calls them answered. These facts give them away:
 
   missing kind   the question asks for a date, a count, an amount of money or a duration
-                 ("how long did it last"), and the best sentence holds no such span (beyond what the question itself says): whatever
-                 the sentence is about, it cannot be the answer. Dates, counts, amounts and durations are
-                 found reliably by qa/spans.py; people and places are not (an answer can be
-                 "the Afghan foreign minister"), so those kinds are not checked.
+                 ("how long did it last"), and the best sentence holds no such span (beyond
+                 what the question itself says): whatever the sentence is about, it cannot be
+                 the answer. Dates, counts, amounts and durations are found reliably by
+                 qa/spans.py; people and places are not (an answer can be "the Afghan foreign
+                 minister"), so those kinds are not checked.
   conflict       the question names a year, an ordinal or another number that the passage
                  does not contain, while the passage names a *different* one of the same sort
                  (asked about 2006, the passage is about 2012; asked about the 5th meeting, it
