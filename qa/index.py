@@ -129,13 +129,22 @@ class Index:
         in the same paragraph that holds a date ("On 5 June 2006 a meeting was held in Tokyo.")
         when ``i`` holds none itself. Encyclopedic text introduces an event with its date and
         place and gives what happened in the next sentences ("There, ... agreed", "The Afghan
-        foreign minister attended the meeting"), which name neither."""
+        foreign minister attended the meeting"), which name neither. A list item continues its
+        introduction ("Taro Aso gave four reasons ...:") and gets that sentence's names and
+        frame."""
         key = ("frame", i)
         got = self._terms.get(key)
         if got is None:
             got = frozenset()
             s = self.sentences[i]
-            if not find_spans(s.text, "date"):
+            if s.is_list_item:
+                j = i - 1
+                while j >= 0 and self.sentences[j].is_list_item and self.sentences[j].section == s.section:
+                    j -= 1
+                intro = self.sentences[j] if j >= 0 else None
+                if intro is not None and intro.section == s.section and intro.text.rstrip().endswith(":"):
+                    got = frozenset(entity_terms(intro.text)) | self.frame_terms(j)
+            elif not find_spans(s.text, "date"):
                 text = self.documents[s.doc_id].text
                 j = i - 1
                 while j >= 0:

@@ -110,6 +110,12 @@ Additionally, a seminar on maps was held in Lima.
 
 ==Later==
 At a later meeting the ministers discussed fishing quotas.
+
+==Motives==
+In 2007 minister Rosa Vega gave two reasons:
+
+- Fish stocks are shrinking
+- Old maps are wrong
 """
 
 
@@ -136,6 +142,8 @@ def test_frame_terms_are_the_names_and_dates_of_the_event_a_sentence_continues(e
     assert frames["On 5 June 2006 a meeting was held in Osaka."] == frozenset()  # it has its own date
     assert frames["Additionally, a seminar on maps was held in Lima."] == frozenset()  # a new paragraph
     assert frames["At a later meeting the ministers discussed fishing quotas."] == frozenset()  # another section
+    # a list item continues its introduction: its names, and the year it states
+    assert frames["Old maps are wrong"] == frozenset({"2007", "rosa", "vega"})
 
 
 def test_event_frames_rank_the_sentence_that_says_what_happened(event_qa):
