@@ -22,8 +22,9 @@ A right answer or a right abstention earns 1, a wrong answer shown (including an
 unanswerable question) costs ``wrong_cost`` (default 1), declining an answerable question earns
 nothing. Optionally the false-abstention rate must stay <= ``max_false_abstention``. Among the
 best thresholds the middle of the widest run of equally good ones is taken, so the point is not
-perched on the edge of a cliff. Weights are fitted with scikit-learn's LogisticRegression (L2,
-C=1); a 5-fold cross-validated utility at the chosen threshold is reported as an honest estimate.
+perched on the edge of a cliff. Weights are fitted by L2-regularised logistic regression (C=1, as
+scikit-learn's LogisticRegression) with each weight kept on its feature's side (confidence.SIGNS);
+a 5-fold cross-validated utility at the chosen threshold is reported as an honest estimate.
 
 Fusion tuning (``qa eval --tune-fusion``)
 -----------------------------------------
@@ -39,7 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import metrics as M
-from .confidence import FEATURES, confidence
+from .confidence import FEATURES, SIGNS, confidence
 from .errors import QAError
 from .evaluation import TestItem, run, summarize
 
@@ -135,9 +136,14 @@ class Calibration:
 
 def fit_weights(records: Sequence[dict], C: float = 1.0, features: Sequence[str] = FEATURES) -> dict[str, float]:
     """Logistic regression of ``labels(records)`` on the ``features`` (default: all FEATURES) of
-    ``records[i]["signals"]``; a feature left out gets no weight (an ablation)."""
+    ``records[i]["signals"]``; a feature left out gets no weight (an ablation).
+
+    The objective is scikit-learn's ``LogisticRegression(C=C)`` (L2 on the weights, none on the
+    bias), minimised with each weight held on the side ``SIGNS`` gives its feature (L-BFGS-B
+    with bounds, from SciPy, which scikit-learn depends on)."""
     try:
-        from sklearn.linear_model import LogisticRegression
+        import numpy as np
+        from scipy.optimize import minimize
     except ImportError:
         raise QAError("calibration needs scikit-learn: pip install scikit-learn") from None
     rows = [r for r in records if r["signals"]]
@@ -147,11 +153,21 @@ def fit_weights(records: Sequence[dict], C: float = 1.0, features: Sequence[str]
             f"calibration needs both right and wrong (or unanswerable) questions; all {len(y)} usable "
             f"questions are {'right' if y and y[0] else 'wrong or unanswerable'}"
         )
-    X = [[float(r["signals"][f]) for f in features] for r in rows]
-    model = LogisticRegression(C=C, max_iter=5000)
-    model.fit(X, y)
-    weights = {"bias": round(float(model.intercept_[0]), 4)}
-    weights.update({f: round(float(w), 4) for f, w in zip(features, model.coef_[0])})
+    X = np.array([[float(r["signals"][f]) for f in features] for r in rows])
+    t = np.array(y, dtype=float)
+
+    def loss(p):
+        z = p[0] + X @ p[1:]
+        residual = 1.0 / (1.0 + np.exp(-z)) - t  # d(log loss)/dz
+        value = 0.5 * p[1:] @ p[1:] + C * float(np.sum(np.logaddexp(0.0, z) - t * z))
+        return value, np.concatenate([[C * residual.sum()], p[1:] + C * (X.T @ residual)])
+
+    bounds = [(None, None)] + [(0.0, None) if SIGNS.get(f, 0) > 0 else (None, 0.0) if SIGNS.get(f, 0) < 0
+                               else (None, None) for f in features]
+    fit = minimize(loss, np.zeros(len(features) + 1), jac=True, method="L-BFGS-B", bounds=bounds,
+                   options={"maxiter": 5000})
+    weights = {"bias": round(float(fit.x[0]), 4)}
+    weights.update({f: round(float(w), 4) + 0.0 for f, w in zip(features, fit.x[1:])})  # + 0.0: no "-0.0"
     return weights
 
 

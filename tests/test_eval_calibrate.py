@@ -114,3 +114,25 @@ def test_calibrate_and_tune_fusion_on_tiny_corpus(tiny_settings, fake_embedder):
     assert "setting" in C.fusion_text(rows)
     names = [n for n, _ in C.default_grid(qa.settings)]
     assert names[:2] == ["current", "rrf"] and len(names) <= 10
+
+
+def test_weights_stay_on_their_features_side():
+    # On these records a *higher* name_oov goes with right answers (an accident of the sample):
+    # an unconstrained fit would reward it; the calibration keeps its weight at 0.
+    rs = dataset()
+    for r in rs:
+        if r["signals"]:
+            r["signals"]["name_oov"] = 1.0 if r["id"].startswith("r") else 0.0
+    w = C.fit_weights(rs)
+    assert w["name_oov"] == 0.0
+    assert w["dense"] > 0.0
+
+
+def test_fit_matches_scikit_learn_when_no_bound_is_reached():
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    rs = dataset()
+    w = C.fit_weights(rs, features=("dense",))
+    model = sklearn.LogisticRegression(C=1.0, max_iter=5000).fit(
+        [[r["signals"]["dense"]] for r in rs if r["signals"]], C.labels([r for r in rs if r["signals"]]))
+    assert w["dense"] == pytest.approx(float(model.coef_[0][0]), abs=1e-3)
+    assert w["bias"] == pytest.approx(float(model.intercept_[0]), abs=1e-3)
