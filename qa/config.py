@@ -32,7 +32,7 @@ def _default_confidence_weights() -> dict[str, float]:
 def _default_fusion_weights() -> dict[str, float]:
     # Weights of the sentence-scoring signals for ``fusion = "weighted"`` (qa/retrieval.py).
     return {"dense": 1.0, "chunk_dense": 0.75, "lexical": 0.1, "coverage": 0.75, "window": 0.0, "entity": 0.25,
-            "type_match": 0.25, "novelty": 0.25, "cue": 0.0, "listing": 0.75}
+            "type_match": 0.25, "novelty": 0.25, "cue": 0.0, "listing": 0.75, "additive": 0.3}
 
 
 @dataclass(frozen=True)

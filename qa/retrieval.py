@@ -27,6 +27,9 @@ sentence gets these signals, all in [0, 1]:
                "two goals: to X, and to Y"); a question for names ("which countries", "which
                heads of state") wants a series of names or a list item that is a name; 0 when
                the sentence and its predecessor miss a name or number of the question (entity < 1)
+  additive     1 for a question asking for something besides what it names ("Besides the
+               objectives, what else ...", "what other aim") and a sentence that adds
+               ("also", "additionally", "as well as", "along with", ...)
 
 ``fusion="weighted"`` ranks by the weighted sum (weights in Settings.fusion_weights, chosen
 on the dev set with ``qa eval --tune-fusion``); ``fusion="rrf"`` ranks by reciprocal rank
@@ -46,12 +49,20 @@ from .question import QuestionAnalysis
 from .spans import is_name_item
 from .text import fold, words
 
-SIGNALS = ("dense", "chunk_dense", "lexical", "coverage", "window", "entity", "type_match", "novelty", "cue", "listing")
+SIGNALS = ("dense", "chunk_dense", "lexical", "coverage", "window", "entity", "type_match", "novelty", "cue", "listing",
+           "additive")
 _REASON = re.compile(
     r"\b(because|due to|owing to|thanks to|since|as a result|so that|in order to|with the aim|aim of|"
     r"the goal|to help|to promote|to encourage|maintaining|given|reasons?|why|for the projects)\b",
     re.IGNORECASE,
 )
+
+# "Besides the objectives, what else did the statement outline?" asks for something added to what
+# it names, and the text adds it with "also" ("The joint statement also outlined ...").
+_ADDITIVE_QUESTION = re.compile(r"\b(?:besides|apart from|aside from|other than|in addition to|else|what other|"
+                                r"which other|(?<!one )another|(?<!see )also)\b")
+_ADDITIVE = re.compile(r"\b(?:also|additionally|in addition|as well as|along with|further|furthermore|moreover|"
+                       r"besides|another|too)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -174,6 +185,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
         for i, v in zip(missing, index.sentence_vectors.reconstruct_batch(missing) @ q):
             dense[i] = float(v)
 
+    additive_q = bool(_ADDITIVE_QUESTION.search(fold(analysis.text).lower()))
     ranked = []
     for i in cands:
         cd = 0.0
@@ -199,6 +211,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
             "novelty": len(bare - q_union) / len(bare) if bare else 0.0,
             "cue": _cue(index, i, analysis.qtype),
         }
+        sig["additive"] = 1.0 if additive_q and _ADDITIVE.search(index.sentences[i].text) else 0.0
         # an enumeration answers a list question only where it is about everything the question
         # names ("the first Intellectual Dialogue": not a list about something else)
         sig["listing"] = _listing(index, i, analysis) if sig["entity"] >= 1.0 else 0.0

@@ -41,7 +41,7 @@ def variants(base):
     yield "fusion = plain RRF (dense + BM25)", {"fusion": "rrf"}
     yield "dense only (sentences)", {"fusion_weights": {"dense": 1.0}}
     yield "BM25 only", {"fusion_weights": {"lexical": 1.0}}
-    for name in ("chunk_dense", "lexical", "coverage", "entity", "type_match", "novelty", "listing"):
+    for name in ("chunk_dense", "lexical", "coverage", "entity", "type_match", "novelty", "listing", "additive"):
         if w.get(name):
             yield f"without {name} signal", {"fusion_weights": {**w, name: 0.0}}
     yield "without span extraction", {"extract_spans": False}

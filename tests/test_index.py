@@ -154,3 +154,28 @@ def test_event_frames_rank_the_sentence_that_says_what_happened(event_qa):
     assert without.text == "At a later meeting the ministers discussed fishing quotas."
     # a question for the date, place or person is answered by the introduction itself
     assert event_qa.ask("Where was the 2006 meeting held?").text == "Osaka"
+
+
+def test_additive_questions_favour_sentences_that_add(tmp_path, fake_embedder):
+    from qa.config import load_settings
+    from qa.pipeline import QA
+    from qa.retrieval import retrieve
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "pact.txt").write_text("= Pact =\n\n==Terms==\nThe statement outlined trade rules. "
+                                     "The statement also outlined plans for new schools.\n", encoding="utf-8")
+    qa = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=fake_embedder)
+    qa.warm_up()
+
+    def additive(question):
+        _, query, analysis = qa.prepare(question)
+        got = retrieve(qa.index, fake_embedder.encode([query])[0], analysis, qa.settings)
+        return {qa.index.sentences[s.sentence].text.split()[2]: s.signals["additive"] for s in got.ranked}
+
+    assert additive("Besides trade rules, what else did the statement outline?") == {"outlined": 0.0, "also": 1.0}
+    assert additive("What other plans did the statement outline?") == {"outlined": 0.0, "also": 1.0}
+    # no addition asked: "see also" names a section, "one another" is reciprocal
+    assert set(additive("What did the statement outline?").values()) == {0.0}
+    assert set(additive("What is listed under see also?").values()) == {0.0}
+    assert set(additive("Did the ports help one another?").values()) == {0.0}
