@@ -10,7 +10,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLE = (ROOT / "corpus" / "central-asia-plus-japan.txt").read_text(encoding="utf-8")
 KINDS = {"factual", "paraphrase", "list", "why", "followup", "unanswerable"}
-SETS = ["dev.jsonl", "heldout.jsonl", "blind.jsonl"]
+SETS = ["dev.jsonl", "heldout.jsonl", "blind.jsonl", "blind2.jsonl"]
 
 
 def rows(name):
