@@ -20,7 +20,7 @@ from .spans import best_span
 from .text import prefix_match
 from .types import Answer, Citation
 
-SPAN_KINDS = {"date", "money", "count", "person", "place"}
+SPAN_KINDS = {"date", "money", "count", "duration", "person", "place"}
 ABSTAIN_MESSAGE = "The corpus does not say. The closest passages are listed below."
 NO_TERMS_MESSAGE = "The question has no words to search for; ask about a person, a place, a date or a topic."
 

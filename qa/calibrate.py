@@ -139,13 +139,15 @@ def fit_weights(records: Sequence[dict], C: float = 1.0, features: Sequence[str]
     ``records[i]["signals"]``; a feature left out gets no weight (an ablation).
 
     The objective is scikit-learn's ``LogisticRegression(C=C)`` (L2 on the weights, none on the
-    bias), minimised with each weight held on the side ``SIGNS`` gives its feature (L-BFGS-B
-    with bounds, from SciPy, which scikit-learn depends on)."""
+    bias), minimised with each weight held on the side ``SIGNS`` gives its feature (SciPy's
+    L-BFGS-B with bounds). A feature missing from ``SIGNS`` is left free."""
+    import numpy as np
+
     try:
-        import numpy as np
         from scipy.optimize import minimize
+        from scipy.special import expit
     except ImportError:
-        raise QAError("calibration needs scikit-learn: pip install scikit-learn") from None
+        raise QAError("calibration needs SciPy: pip install scipy") from None
     rows = [r for r in records if r["signals"]]
     y = labels(rows)
     if len(set(y)) < 2:
@@ -158,7 +160,7 @@ def fit_weights(records: Sequence[dict], C: float = 1.0, features: Sequence[str]
 
     def loss(p):
         z = p[0] + X @ p[1:]
-        residual = 1.0 / (1.0 + np.exp(-z)) - t  # d(log loss)/dz
+        residual = expit(z) - t  # d(log loss)/dz; expit does not overflow for large |z|
         value = 0.5 * p[1:] @ p[1:] + C * float(np.sum(np.logaddexp(0.0, z) - t * z))
         return value, np.concatenate([[C * residual.sum()], p[1:] + C * (X.T @ residual)])
 
@@ -166,6 +168,8 @@ def fit_weights(records: Sequence[dict], C: float = 1.0, features: Sequence[str]
                                else (None, None) for f in features]
     fit = minimize(loss, np.zeros(len(features) + 1), jac=True, method="L-BFGS-B", bounds=bounds,
                    options={"maxiter": 5000})
+    if not fit.success:
+        raise QAError(f"the confidence fit did not converge ({fit.message}); check the test set's signals")
     weights = {"bias": round(float(fit.x[0]), 4)}
     weights.update({f: round(float(w), 4) + 0.0 for f, w in zip(features, fit.x[1:])})  # + 0.0: no "-0.0"
     return weights

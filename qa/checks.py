@@ -7,8 +7,9 @@ amount, so every similarity signal calls them answered. These facts give them aw
   missing kind   the question asks for a date, a count, an amount of money or a duration
                  ("how long did it last"), and the best sentence holds no such span (beyond
                  what the question itself says): whatever the sentence is about, it cannot be
-                 the answer. Dates, counts, amounts and durations are found reliably by
-                 qa/spans.py; people and places are not (an answer can be "the Afghan foreign
+                 the answer. Dates, counts and amounts are found reliably by qa/spans.py, and
+                 durations in their common forms ("two days", "a decade", "from 2004 to
+                 2008"); people and places are not (an answer can be "the Afghan foreign
                  minister"), so those kinds are not checked.
   conflict       the question names a year, an ordinal or another number that the passage
                  does not contain, while the passage names a *different* one of the same sort
@@ -149,21 +150,26 @@ ROLE_NOUNS = ("president", "minister", "premier", "chair", "chairman", "chairwom
               "ambassador", "governor", "mayor", "king", "queen", "emperor", "chancellor", "leader", "head",
               "official", "delegate", "delegation", "representative", "diplomat", "envoy", "analyst", "author",
               "spokesman", "spokeswoman", "spokesperson", "politician")
-_ROLE = "(?:" + "|".join(ROLE_NOUNS) + ")s?"
-#: "the name of the Afghan foreign minister", "who was Japan's foreign minister": a person's name
-#: is asked, a role will not do. The role ends the phrase ("the name of the official term for ..."
-#: asks for a term).
-_NAME_OF_ROLE = re.compile(rf"\b(?:names? of|who (?:is|was|were|are)) (?:the |its |their |his |her )?(?:[\w'-]+ ){{0,3}}?{_ROLE}"
-                           rf"(?=\s*(?:[?,.;]|$|who\b|of\b|in\b|at\b|for\b|from\b|when\b|during\b))")
+_ROLE = "(?:" + "|".join(ROLE_NOUNS) + ")"
+# The role ends the phrase ("the name of the official term for ..." asks for a term).
+_ROLE_END = r"(?=\s*(?:[?,.;]|$|who\b|of\b|in\b|at\b|for\b|from\b|when\b|during\b))"
+#: "the name of the Afghan foreign minister": a person's name is asked, a role will not do.
+_NAME_OF_ROLE = re.compile(rf"\bnames? of (?:the |its |their |his |her )?(?:[\w'-]+ ){{0,3}}?{_ROLE}s?{_ROLE_END}")
+#: "Who was Japan's foreign minister when ...?": one person in one role, asked by the question
+#: itself ("Who were the presidents at the summit?" can be answered by "the Presidents of
+#: Kazakhstan, ...", and "... the minister who was chair" is a relative clause).
+_WHO_IS_ROLE = re.compile(rf"^(?:[^,?]*,\s*)?who (?:is|was) (?:the |its |their |his |her )?(?:[\w'-]+ ){{0,3}}?"
+                          rf"{_ROLE}{_ROLE_END}")
 
 
 def missing_person(question: str, sentence: str) -> bool:
     """Whether a question for "the name of" someone in a role ("What was the name of the Afghan
     foreign minister?", "Who was Japan's foreign minister then?") gets a best sentence that
-    names no person. (Any who-question over a
-    sentence without a person or role was tried too: it declined "Who participates only as an
-    observer?" -- countries and governments answer "who" in this kind of text.)"""
-    return bool(_NAME_OF_ROLE.search(fold(question).lower())) and not find_spans(sentence, "person")
+    names no person. (Any who-question over a sentence without a person or role was tried too:
+    it declined "Who participates only as an observer?" -- countries and governments answer
+    "who" in this kind of text.)"""
+    q = fold(question).lower().strip()
+    return bool(_NAME_OF_ROLE.search(q) or _WHO_IS_ROLE.match(q)) and not find_spans(sentence, "person")
 
 
 def missing_kind(expected_span: str | None, type_match: float) -> bool:

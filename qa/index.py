@@ -22,6 +22,7 @@ import platform
 import re
 import shutil
 import time
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from importlib import metadata
@@ -124,39 +125,90 @@ class Index:
             return own | self.sentence_terms(prev)
         return own
 
+    def adds(self, i: int) -> bool:
+        """Whether sentence ``i`` adds to what came before ("also", "additionally", "as well
+        as", "along with", ...), cached like the span words."""
+        key = (i, "adds")
+        if key not in self._spans:
+            self._spans[key] = bool(_ADDITIVE.search(self.sentences[i].text))
+        return self._spans[key]
+
     def frame_terms(self, i: int) -> frozenset[str]:
-        """Names and numbers of the event sentence ``i`` continues: the last sentence before it
-        in the same paragraph that holds a date ("On 5 June 2006 a meeting was held in Tokyo.")
-        when ``i`` holds none itself. Encyclopedic text introduces an event with its date and
-        place and gives what happened in the next sentences ("There, ... agreed", "The Afghan
-        foreign minister attended the meeting"), which name neither. A list item continues its
-        introduction ("Taro Aso gave four reasons ...:") and gets that sentence's names and
-        frame."""
+        """Capitalised words and numbers of the event sentence ``i`` continues: the last
+        sentence before it in the same paragraph that holds a date ("On 5 June 2006 a meeting
+        was held in Tokyo.") when ``i`` holds none itself. Encyclopedic text introduces an event
+        with its date and place and gives what happened in the next sentences ("There, ...
+        agreed", "The Afghan foreign minister attended the meeting"), which name neither. A list
+        item continues its introduction ("Taro Aso gave four reasons ...:") and gets that
+        sentence's names and frame. Cached; a long paragraph or list is walked once, not once
+        per sentence."""
         key = ("frame", i)
         got = self._terms.get(key)
-        if got is None:
-            got = frozenset()
-            s = self.sentences[i]
-            if s.is_list_item:
-                j = i - 1
-                while j >= 0 and self.sentences[j].is_list_item and self.sentences[j].section == s.section:
-                    j -= 1
-                intro = self.sentences[j] if j >= 0 else None
-                if intro is not None and intro.section == s.section and intro.text.rstrip().endswith(":"):
-                    got = frozenset(entity_terms(intro.text)) | self.frame_terms(j)
-            elif not find_spans(s.text, "date"):
-                text = self.documents[s.doc_id].text
-                j = i - 1
-                while j >= 0:
-                    p = self.sentences[j]
-                    if p.doc_id != s.doc_id or p.section != s.section or "\n\n" in text[p.end:self.sentences[j + 1].start]:
-                        break
-                    if find_spans(p.text, "date"):
-                        got = frozenset(entity_terms(p.text))
-                        break
-                    j -= 1
-            self._terms[key] = got
+        if got is not None:
+            return got
+        if self.sentences[i].is_list_item:
+            walked, j = [], i  # back over the list to its introduction
+            while j >= 0 and self.sentences[j].is_list_item and ("frame", j) not in self._terms:
+                walked.append(j)
+                j = j - 1 if j > 0 and self._same_section(j - 1, j) else -1
+            if j >= 0 and self.sentences[j].is_list_item:
+                got = self._terms[("frame", j)]  # an item already walked
+            elif j >= 0 and self.sentences[j].text.rstrip().endswith(":"):
+                got = frozenset(entity_terms(self.sentences[j].text)) | self.frame_terms(j)
+            else:
+                got = frozenset()
+            for k in walked:
+                self._terms[("frame", k)] = got
+            return got
+        got = frozenset()
+        if i > 0 and not self.span_words(i, "date") and self._same_paragraph(i - 1, i):
+            anchor = self._date_anchor(i - 1)
+            if anchor is not None:
+                got = frozenset(entity_terms(self.sentences[anchor].text))
+        self._terms[key] = got
         return got
+
+    def _date_anchor(self, i: int) -> int | None:
+        """The nearest sentence at or before ``i`` in its paragraph that holds a date (None if
+        none), filled for every sentence walked over."""
+        walked, j, found = [], i, None
+        while True:
+            if ("anchor", j) in self._terms:
+                found = self._terms[("anchor", j)]
+                break
+            walked.append(j)
+            if self.span_words(j, "date"):
+                found = j
+                break
+            if j == 0 or not self._same_paragraph(j - 1, j):
+                break
+            j -= 1
+        for k in walked:
+            self._terms[("anchor", k)] = found
+        return found
+
+    def _section_number(self, i: int) -> int:
+        """Which section of its document sentence ``i`` is in, by position (titles may repeat)."""
+        key = ("section", i)
+        got = self._terms.get(key)
+        if got is None:
+            s = self.sentences[i]
+            starts = self._terms.get(("starts", s.doc_id))
+            if starts is None:
+                starts = self._terms[("starts", s.doc_id)] = [sec.start for sec in self.documents[s.doc_id].sections]
+            got = self._terms[key] = bisect_right(starts, s.start)
+        return got
+
+    def _same_section(self, p: int, j: int) -> bool:
+        return (self.sentences[p].doc_id == self.sentences[j].doc_id
+                and self._section_number(p) == self._section_number(j))
+
+    def _same_paragraph(self, p: int, j: int) -> bool:
+        """Sentences ``p`` < ``j`` share a section and no blank line (of any whitespace) lies between."""
+        if not self._same_section(p, j):
+            return False
+        a, b = self.sentences[p], self.sentences[j]
+        return not _BLANK_LINE.search(self.documents[a.doc_id].text, a.end, b.start)
 
     def chunk_terms(self, ci: int) -> frozenset[str]:
         """Terms of chunk ``ci`` with its section and its document's title, cached likewise."""
@@ -192,6 +244,11 @@ class Index:
         return self.lexical.vocab
 
 
+# "further" adds too ("further meetings", "to further enhance"); "too" is left out: mostly a degree
+# ("too important to be ignored").
+_ADDITIVE = re.compile(r"\b(?:also|additionally|in addition|as well as|along with|further|furthermore|moreover|"
+                       r"besides|another)\b", re.IGNORECASE)
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _BUILD_NAME = re.compile(r"build-[0-9A-Za-z-]+")
 
 

@@ -76,8 +76,9 @@ _PATTERNS: list[tuple[str, re.Pattern | _InOrder]] = [
     ("list", _InOrder(r"\b(?:what|which|list|name)\b", r"\b(?:are|were)\b", rf"\b{_LIST_NOUNS}\b")),
     ("list", re.compile(rf"\blist\b|\b(?:what|which)\s+(?:{_MODIFIER}\s+){{0,2}}{_LIST_NOUNS}\b"
                         rf"|\b(?:what|which)\s+(?:the\s+)?{_COUNT_WORDS}\s+[a-z]")),
-    # "which official", but not "what is the official language"
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+[\w'-]+){0,3}\s+(?:person|minister|premier|president|leader|analyst|diplomat|author|politician|chair|chairman|chairwoman|chairperson|secretary|ambassador|envoy|spokesman|spokeswoman|spokesperson|governor|mayor|chancellor|king|queen|emperor)\b"
+    # "which official", "which Japanese premier", but not "what is the official language", "what
+    # did the premier host" or "what kind of leader": no auxiliary, article or kind-noun between
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+(?!(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|the|a|an|kind|sort|type)\b)[\w'-]+){0,3}\s+(?:person|minister|premier|president|leader|analyst|diplomat|author|politician|chair|chairman|chairwoman|chairperson|secretary|ambassador|envoy|spokesman|spokeswoman|spokesperson|governor|mayor|chancellor|king|queen|emperor)\b"
                        r"|\b(?:which|what)\s+(?:(?!is\b|are\b|was\b|were\b)[\w'-]+\s+)?officials?\b|\bname of the\b")),
     ("which", re.compile(r"\bwhich\b")),
     ("what", re.compile(r"\bwhat\b|\bdescribe\b|\bexplain\b")),

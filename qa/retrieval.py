@@ -46,7 +46,7 @@ import numpy as np
 from .config import Settings
 from .index import Index
 from .question import QuestionAnalysis
-from .spans import is_name_item
+from .spans import NUMBER_WORDS, find_spans, is_name_item
 from .text import fold, words
 
 SIGNALS = ("dense", "chunk_dense", "lexical", "coverage", "window", "entity", "type_match", "novelty", "cue", "listing",
@@ -58,11 +58,9 @@ _REASON = re.compile(
 )
 
 # "Besides the objectives, what else did the statement outline?" asks for something added to what
-# it names, and the text adds it with "also" ("The joint statement also outlined ...").
+# it names, and the text adds it with "also" ("The joint statement also outlined ...", Index.adds).
 _ADDITIVE_QUESTION = re.compile(r"\b(?:besides|apart from|aside from|other than|in addition to|else|what other|"
                                 r"which other|(?<!one )another|(?<!see )also)\b")
-_ADDITIVE = re.compile(r"\b(?:also|additionally|in addition|as well as|along with|further|furthermore|moreover|"
-                       r"besides|another|too)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -91,20 +89,31 @@ def _share(expanded: list[frozenset[str]], have: frozenset[str]) -> float:
     return sum(1 for m in expanded if not m.isdisjoint(have)) / len(expanded)
 
 
-def _new_span(span_words: tuple[frozenset[str], ...], question_words: set[str], kind: str | None = None) -> float:
+def _new_span(span_words: tuple[frozenset[str], ...], question_words: set[str],
+              asked_numbers: tuple[frozenset[str], ...] | None = None) -> float:
     """1.0 when one of a sentence's spans (given by their words) is not already in the question.
-    An amount or a count is the question's own when its numbers are ("How much of the $700
-    million ...?" over "US $700 million"): its unit and currency words do not make it new."""
+    For an amount or a count, ``asked_numbers`` holds the numbers of the question's own spans of
+    that kind: a span with the same numbers is the question's own ("How much of the $700
+    million ...?" over "US $700 million"), whatever its currency words."""
     for w in span_words:
-        if kind in _NUMERIC_KINDS:
-            w = frozenset(x for x in w if any(ch.isdigit() for ch in x)) or w
+        if asked_numbers is not None:
+            n = _numbers(w)
+            if n and any(n <= a for a in asked_numbers):
+                continue
+            if n:
+                return 1.0
         if w and not w <= question_words:
             return 1.0
     return 0.0
 
 
-#: Span kinds judged new or not by their numbers alone.
+#: Span kinds compared by their numbers, and the words that make up a number.
 _NUMERIC_KINDS = frozenset({"money", "count"})
+_NUMBER_PARTS = frozenset(NUMBER_WORDS) | {"million", "billion", "trillion", "thousand", "bn", "m"}
+
+
+def _numbers(span_words: frozenset[str]) -> frozenset[str]:
+    return frozenset(w for w in span_words if w in _NUMBER_PARTS or any(ch.isdigit() for ch in w))
 
 
 def _cue(index: Index, i: int, qtype: str) -> float:
@@ -185,6 +194,8 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
         for i, v in zip(missing, index.sentence_vectors.reconstruct_batch(missing) @ q):
             dense[i] = float(v)
 
+    asked_numbers = (tuple(_numbers(frozenset(words(analysis.text[sp.start:sp.end])))
+                           for sp in find_spans(analysis.text, kind)) if kind in _NUMERIC_KINDS else None)
     additive_q = bool(_ADDITIVE_QUESTION.search(fold(analysis.text).lower()))
     ranked = []
     for i in cands:
@@ -206,12 +217,12 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
             "coverage": _share(focus_sets, own),
             "window": _share(q_sets, window),
             "entity": _share(entity_sets, window) if entity_sets else 1.0,
-            "type_match": _new_span(index.span_words(i, kind), qwords, kind) if kind else 0.0,
+            "type_match": _new_span(index.span_words(i, kind), qwords, asked_numbers) if kind else 0.0,
             # share of the sentence's own terms that no question term matches
             "novelty": len(bare - q_union) / len(bare) if bare else 0.0,
             "cue": _cue(index, i, analysis.qtype),
         }
-        sig["additive"] = 1.0 if additive_q and _ADDITIVE.search(index.sentences[i].text) else 0.0
+        sig["additive"] = 1.0 if additive_q and index.adds(i) else 0.0
         # an enumeration answers a list question only where it is about everything the question
         # names ("the first Intellectual Dialogue": not a list about something else)
         sig["listing"] = _listing(index, i, analysis) if sig["entity"] >= 1.0 else 0.0

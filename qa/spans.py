@@ -26,16 +26,20 @@ _MONEY = re.compile(
     rf"(?:\b(?:US|USD|A|C|NZ|HK)\s?)?[$€£¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}"
     rf"|\b\d[\d,]*(?:\.\d+)?{_SCALE}\s(?:dollars|euros|pounds|yen|rubles|roubles|tenge|som|USD|EUR|JPY)\b"
 )
-_NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen twenty thirty forty fifty hundred dozen several".split()
+NUMBER_WORDS = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen twenty thirty forty fifty hundred dozen several".split()
 _COUNT = re.compile(
-    rf"\b(?:\d[\d,]*|{'|'.join(_NUMBER_WORDS)})\b(?![-/.]\d)(?:\s+(?:[\"“][^\"”]{{1,40}}[\"”]|[a-z][\w-]*))?",
+    rf"\b(?:\d[\d,]*|{'|'.join(NUMBER_WORDS)})\b(?![-/.]\d)(?:\s+(?:[\"“][^\"”]{{1,40}}[\"”]|[a-z][\w-]*))?",
     re.IGNORECASE,
 )
-# "two days", "three-day", "18 months", "several years", "a decade": how long something lasted
+# "two days", "three-day", "18 months", "two full days", "a decade", "from 2004 to 2008": how long
+# something lasted. The number may not continue another one ("2006, years" is no duration), and
+# "twice a year" is a rate.
 _UNIT = r"(?:second|minute|hour|day|week|fortnight|month|year|decade|century|centuries)"
 _DURATION = re.compile(
-    rf"\b(?:(?:\d[\d,.]*|{'|'.join(_NUMBER_WORDS)}|a few|a couple of|many)[\s-]+{_UNIT}s?"
-    rf"|an? (?:half[- ])?{_UNIT}|(?:half|a quarter) (?:an? )?{_UNIT})\b",
+    rf"(?:(?<![\d.,])\d+(?:[.,]\d+)*|\b(?:{'|'.join(NUMBER_WORDS)}|a few|a couple of|many))"
+    rf"(?:[\s-]+(?:and a half|full|whole|entire|long))?[\s-]+{_UNIT}s?\b"
+    rf"|(?<!twice )(?<!once )(?<!times )(?<!percent )(?<!% )\ban? (?:half[- ])?{_UNIT}\b|\b(?:half|a quarter) (?:an? )?{_UNIT}s?\b"
+    rf"|\b(?:from|between) (?:\d{{1,2}} )?(?:{_MONTH} )?\d{{3,4}} (?:to|until|till|and) (?:\d{{1,2}} )?(?:{_MONTH} )?\d{{3,4}}\b",
     re.IGNORECASE,
 )
 _CAP = r"[A-Z][\w'’-]*[a-z][\w'’-]*"

@@ -98,6 +98,9 @@ def test_missing_person_when_a_name_is_asked():
     assert not missing_person("Who was Kazakhstan's foreign minister in 2012?",
                               "Foreign Minister of Kazakhstan Idrisov attended.")
     assert not missing_person("Who was present at the summit?", declared)  # no role asked
+    presidents = "It was attended by the Presidents of Kazakhstan and Uzbekistan, along with respective Ministers."
+    assert not missing_person("Who were the presidents at the 2025 summit?", presidents)  # several, by role
+    assert not missing_person("Which country sent the minister who was chair in 2006?", declared)  # a relative clause
 
 
 def test_a_duration_question_needs_a_duration():

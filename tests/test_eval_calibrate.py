@@ -3,7 +3,7 @@
 import pytest
 
 from qa import calibrate as C
-from qa.confidence import FEATURES, confidence
+from qa.confidence import FEATURES, SIGNS, confidence
 from qa.errors import QAError
 
 
@@ -136,3 +136,27 @@ def test_fit_matches_scikit_learn_when_no_bound_is_reached():
         [[r["signals"]["dense"]] for r in rs if r["signals"]], C.labels([r for r in rs if r["signals"]]))
     assert w["dense"] == pytest.approx(float(model.coef_[0][0]), abs=1e-3)
     assert w["bias"] == pytest.approx(float(model.intercept_[0]), abs=1e-3)
+
+
+def test_every_feature_has_a_sign():
+    assert set(SIGNS) == set(FEATURES) and set(SIGNS.values()) <= {-1, 1}
+
+
+def test_fit_matches_scikit_learn_on_all_features_when_no_bound_is_reached():
+    sklearn = pytest.importorskip("sklearn.linear_model")
+    import random
+
+    rng = random.Random(0)
+    rs = []
+    for n in range(200):  # each feature pulls the label its own sign's way, plus noise
+        signals = {f: rng.random() for f in FEATURES}
+        z = sum(SIGNS[f] * (signals[f] - 0.5) for f in FEATURES) * 3 + rng.gauss(0, 1)
+        r = rec(f"q{n}", True, z > 0, 0.5)
+        r["signals"] = signals
+        rs.append(r)
+    w = C.fit_weights(rs)
+    assert all(SIGNS[f] * w[f] > 0 for f in FEATURES)  # no bound reached
+    X = [[r["signals"][f] for f in FEATURES] for r in rs]
+    model = sklearn.LogisticRegression(C=1.0, max_iter=5000).fit(X, C.labels(rs))
+    for f, coef in zip(FEATURES, model.coef_[0]):
+        assert w[f] == pytest.approx(float(coef), abs=2e-3)

@@ -179,3 +179,77 @@ def test_additive_questions_favour_sentences_that_add(tmp_path, fake_embedder):
     assert set(additive("What did the statement outline?").values()) == {0.0}
     assert set(additive("What is listed under see also?").values()) == {0.0}
     assert set(additive("Did the ports help one another?").values()) == {0.0}
+
+
+def _frames(tmp_path, fake_embedder, files: dict[str, str]) -> dict[str, frozenset]:
+    from qa.config import load_settings
+    from qa.pipeline import QA
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for name, text in files.items():
+        (corpus / name).write_bytes(text.encode("utf-8"))
+    qa = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=fake_embedder)
+    qa.warm_up()
+    return {s.text: qa.index.frame_terms(i) for i, s in enumerate(qa.index.sentences)}
+
+
+def test_frames_stop_at_paragraphs_sections_and_documents(tmp_path, fake_embedder):
+    frames = _frames(tmp_path, fake_embedder, {
+        # CRLF line ends and a "blank" line holding spaces still end a paragraph
+        "a.txt": "= Alpha =\r\n\r\n==Talks==\r\nOn 5 June 2006 a meeting was held in Osaka. They agreed.\r\n\r\n"
+                 "A seminar followed.\r\n \r\nThe seminar ended.\r\n\r\n"
+                 # a repeated section title is still a new section
+                 "==Talks==\r\nThey parted.\r\n\r\n"
+                 "==Points==\r\nIn 2007 Rosa Vega of Peru listed three points:\r\n",
+        # a list at the start of another document is not introduced by a.txt's last sentence
+        "b.txt": "- Fish stocks are shrinking\n- Old maps are wrong\n",
+    })
+    assert frames["They agreed."] == frozenset({"5", "june", "2006", "osaka"})
+    assert frames["A seminar followed."] == frozenset()
+    assert frames["The seminar ended."] == frozenset()
+    assert frames["They parted."] == frozenset()
+    assert frames["Fish stocks are shrinking"] == frozenset()
+    assert frames["Old maps are wrong"] == frozenset()
+
+
+def test_a_list_gets_the_frame_of_an_introduction_without_a_date(tmp_path, fake_embedder):
+    frames = _frames(tmp_path, fake_embedder, {"c.txt": (
+        "= Pact =\n\n==Signing==\nOn 3 May 1999 the pact was signed in Lima. The statement declared its aims:\n\n"
+        "- Lower tariffs\n- Shared ports\n")})
+    lima = frozenset({"3", "1999", "lima"})  # "may" is a stop word
+    assert frames["The statement declared its aims:"] == lima
+    assert frames["Lower tariffs"] == frames["Shared ports"] == lima  # the intro's own names add nothing here
+
+
+def test_date_place_and_person_questions_do_not_borrow_the_frame(event_qa):
+    from qa.retrieval import retrieve
+
+    def coverage(question):
+        _, query, analysis = event_qa.prepare(question)
+        got = retrieve(event_qa.index, event_qa.embedder.encode([query])[0], analysis, event_qa.settings)
+        return {event_qa.index.sentences[s.sentence].text: s.signals["coverage"] for s in got.ranked}
+
+    continuation = "They also discussed fishing quotas."
+    assert coverage("What quotas were discussed in Osaka in 2006?")[continuation] == 1.0  # quota, discuss + frame
+    assert coverage("Where were quotas discussed in 2006?")[continuation] < 1.0  # 2006 not borrowed
+
+
+def test_a_duration_question_is_answered_with_the_duration(tmp_path, fake_embedder):
+    from qa.config import load_settings
+    from qa.pipeline import QA
+    from qa.retrieval import retrieve
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    (corpus / "talks.txt").write_text("= Talks =\n\n==Lima==\nThe talks in Lima lasted two full days. "
+                                      "The talks in Lima were friendly.\n", encoding="utf-8")
+    qa = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", abstain_threshold=0.0),
+            embedder=fake_embedder)
+    qa.warm_up()
+    question = "How long did the talks in Lima last?"
+    _, query, analysis = qa.prepare(question)
+    got = retrieve(qa.index, fake_embedder.encode([query])[0], analysis, qa.settings)
+    assert {qa.index.sentences[s.sentence].text: s.signals["type_match"] for s in got.ranked} == {
+        "The talks in Lima lasted two full days.": 1.0, "The talks in Lima were friendly.": 0.0}
+    assert qa.ask(question).text == "two full days"
