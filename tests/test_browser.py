@@ -172,6 +172,11 @@ class Page:
 
 @pytest.fixture
 def browser_page(chromium):
+    from playwright.sync_api import expect
+
+    # expect() has its own 5 s default, apart from the context's: the same bounded wait for both
+    # (a loaded machine can take longer than 5 s to start the Gradio web component)
+    expect.set_options(timeout=WAIT)
     pages = []
 
     def make(**context_args) -> Page:
