@@ -71,7 +71,7 @@ _PATTERNS: list[tuple[str, re.Pattern | _InOrder]] = [
     ("how_long", re.compile(r"\b(?:for )?how long (?:did|does|do|will|would)\b"
                             r"|\bfor how long\b|\bwhat (?:was|is) the duration\b")),
     ("when", re.compile(r"\bwhen\b|\bwhat (?:(?:is|was|were|are) (?:the|its|their) )?(?:year|date|day|month|time)s?\b|\bwhich (?:year|date|day|month)s?\b|\bin what year\b|\bon what (?:date|day)\b|\bthe (?:exact |precise )?dates?\b")),
-    ("where", re.compile(r"\bwhere\b|\bin (?:what|which) (?:city|place|capital)\b|\b(?:what|which)\b(?:\s+[\w'-]+){0,2}\s+(?:city|place|venue|town)\b")),
+    ("where", re.compile(r"\bwhere\b|\bin (?:what|which) (?:city|place|capital)\b|\b(?:what|which)\b(?:\s+[\w'-]+){0,2}\s+(?:city|(?<!took )(?<!take )(?<!takes )(?<!taking )(?<!taken )place|venue|town)\b")),
     ("why", re.compile(r"\bwhy\b|\bfor what reason\b|\bwhat (?:is|was) the reason\b|\bhow come\b|\bwhat (?:motivat|explain)")),
     ("list", _InOrder(r"\b(?:what|which|list|name)\b", r"\b(?:are|were)\b", rf"\b{_LIST_NOUNS}\b")),
     ("list", re.compile(rf"\blist\b|\b(?:what|which)\s+(?:{_MODIFIER}\s+){{0,2}}{_LIST_NOUNS}\b"

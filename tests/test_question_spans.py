@@ -47,6 +47,8 @@ from qa.types import Turn
     ("How long is the border?", "other"),  # a length, not a duration
     ("How long has the dialogue existed?", "other"),  # answered by a start date as often as by a duration
     ("Kindly state the date on which the summit was convened.", "when"),
+    ("What took place in Tokyo in November 2012?", "what"),  # "took place" is no place asked for
+    ("Which place hosted the talks?", "where"),
 ])
 def test_question_types(q, qtype):
     assert analyse(q).qtype == qtype
