@@ -25,30 +25,20 @@ ABSTAIN_MESSAGE = "The corpus does not say. The closest passages are listed belo
 NO_TERMS_MESSAGE = "The question has no words to search for; ask about a person, a place, a date or a topic."
 
 
-def _same_section(index: Index, a: int, b: int) -> bool:
-    """Whether sentences ``a`` and ``b`` sit in the same section (not merely two sections with
-    the same title): no heading lies between them."""
-    sa, sb = index.sentences[a], index.sentences[b]
-    if sa.doc_id != sb.doc_id:
-        return False
-    lo, hi = min(sa.start, sb.start), max(sa.start, sb.start)
-    return not any(lo < sec.start <= hi for sec in index.documents[sa.doc_id].sections)
-
-
 def _list_region(index: Index, i: int) -> tuple[int, int] | None:
     """The contiguous list that sentence ``i`` belongs to or introduces (``...:`` + items)."""
     sents = index.sentences
     s = sents[i]
     if s.is_list_item:
         first = last = i
-    elif s.text.rstrip().endswith(":") and i + 1 < len(sents) and sents[i + 1].is_list_item \
-            and _same_section(index, i, i + 1):
+    elif s.introduces_list and i + 1 < len(sents) and sents[i + 1].is_list_item \
+            and index.same_section(i, i + 1):
         first = last = i + 1
     else:
         return None
-    while first - 1 >= 0 and sents[first - 1].is_list_item and _same_section(index, first - 1, first):
+    while first - 1 >= 0 and sents[first - 1].is_list_item and index.same_section(first - 1, first):
         first -= 1
-    while last + 1 < len(sents) and sents[last + 1].is_list_item and _same_section(index, last, last + 1):
+    while last + 1 < len(sents) and sents[last + 1].is_list_item and index.same_section(last, last + 1):
         last += 1
     return first, last
 
@@ -94,7 +84,7 @@ def compose(
     # Where the answer comes from, as absolute offsets into the document.
     a_start, a_end = sent.start, sent.end
     kind = analysis.expected_span
-    if kind == "list" or (kind in (None, "reason") and sent.text.rstrip().endswith(":")):
+    if kind == "list" or (kind in (None, "reason") and sent.introduces_list):
         region = _list_region(index, best.sentence)
         if region:
             # A list question gets the items; any other question whose best sentence introduces

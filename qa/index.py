@@ -150,10 +150,10 @@ class Index:
             walked, j = [], i  # back over the list to its introduction
             while j >= 0 and self.sentences[j].is_list_item and ("frame", j) not in self._terms:
                 walked.append(j)
-                j = j - 1 if j > 0 and self._same_section(j - 1, j) else -1
+                j = j - 1 if j > 0 and self.same_section(j - 1, j) else -1
             if j >= 0 and self.sentences[j].is_list_item:
                 got = self._terms[("frame", j)]  # an item already walked
-            elif j >= 0 and self.sentences[j].text.rstrip().endswith(":"):
+            elif j >= 0 and self.sentences[j].introduces_list:
                 got = frozenset(entity_terms(self.sentences[j].text)) | self.frame_terms(j)
             else:
                 got = frozenset()
@@ -199,13 +199,15 @@ class Index:
             got = self._terms[key] = bisect_right(starts, s.start)
         return got
 
-    def _same_section(self, p: int, j: int) -> bool:
+    def same_section(self, p: int, j: int) -> bool:
+        """Whether sentences ``p`` and ``j`` sit in the same section of one document (not merely
+        two sections with the same title): no heading lies between them."""
         return (self.sentences[p].doc_id == self.sentences[j].doc_id
                 and self._section_number(p) == self._section_number(j))
 
     def _same_paragraph(self, p: int, j: int) -> bool:
         """Sentences ``p`` < ``j`` share a section and no blank line (of any whitespace) lies between."""
-        if not self._same_section(p, j):
+        if not self.same_section(p, j):
             return False
         a, b = self.sentences[p], self.sentences[j]
         return not _BLANK_LINE.search(self.documents[a.doc_id].text, a.end, b.start)

@@ -40,7 +40,8 @@ _COUNT_WORDS = r"(?:two|three|four|five|six|seven|eight|nine|ten|several|\d{1,2}
 # modifiers, then a plural list noun. A modifier is no auxiliary, determiner or "of" ("what did
 # Tokyo offer its partners"), and does not look like a verb in -s or -ed ("what unites the
 # countries", "what helped the countries"); "various" and "previous" still pass.
-_MODIFIER = (r"(?!(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|of|the|a|an|"
+_AUX = r"is|are|was|were|do|does|did|has|have|had|can|could|will|would|should"
+_MODIFIER = (rf"(?!(?:{_AUX}|of|the|a|an|"
              r"its|their|his|her|our|these|those|this|that)\b)(?![\w'-]*(?:ed|[^su's]s)\b)[\w'-]+")
 _LIST_NOUN = re.compile(rf"\b{_LIST_NOUNS}\b")
 _NAME_NOUN = re.compile(rf"{_NAME_NOUNS}")
@@ -78,7 +79,7 @@ _PATTERNS: list[tuple[str, re.Pattern | _InOrder]] = [
                         rf"|\b(?:what|which)\s+(?:the\s+)?{_COUNT_WORDS}\s+[a-z]")),
     # "which official", "which Japanese premier", but not "what is the official language", "what
     # did the premier host" or "what kind of leader": no auxiliary, article or kind-noun between
-    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+(?!(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should|the|a|an|kind|sort|type)\b)[\w'-]+){0,3}\s+(?:person|minister|premier|president|leader|analyst|diplomat|author|politician|chair|chairman|chairwoman|chairperson|secretary|ambassador|envoy|spokesman|spokeswoman|spokesperson|governor|mayor|chancellor|king|queen|emperor)\b"
+    ("who", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(?:which|what)\b(?:\s+(?!(?:" + _AUX + r"|the|a|an|kind|sort|type)\b)[\w'-]+){0,3}\s+(?:person|minister|premier|president|leader|analyst|diplomat|author|politician|chair|chairman|chairwoman|chairperson|secretary|ambassador|envoy|spokesman|spokeswoman|spokesperson|governor|mayor|chancellor|king|queen|emperor)\b"
                        r"|\b(?:which|what)\s+(?:(?!is\b|are\b|was\b|were\b)[\w'-]+\s+)?officials?\b|\bname of the\b")),
     ("which", re.compile(r"\bwhich\b")),
     ("what", re.compile(r"\bwhat\b|\bdescribe\b|\bexplain\b")),

@@ -121,7 +121,7 @@ def _cue(index: Index, i: int, qtype: str) -> float:
     if qtype == "why":
         return 1.0 if _REASON.search(fold(sent.text)) else 0.0
     if qtype == "list":
-        return 1.0 if sent.is_list_item or sent.text.rstrip().endswith(":") else 0.0
+        return 1.0 if sent.is_list_item or sent.introduces_list else 0.0
     return 0.0
 
 
@@ -144,7 +144,7 @@ def _listing(index: Index, i: int, analysis: QuestionAnalysis) -> float:
     listed = index.enumeration(i)
     if analysis.list_of == "names":
         return 1.0 if listed == "names" or (sent.is_list_item and is_name_item(sent.text)) else 0.0
-    return 1.0 if sent.is_list_item or sent.text.rstrip().endswith(":") or listed else 0.0
+    return 1.0 if sent.is_list_item or sent.introduces_list or listed else 0.0
 
 
 def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, settings: Settings) -> Retrieved:

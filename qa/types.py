@@ -51,6 +51,11 @@ class Sentence:
     text: str
     is_list_item: bool = False
 
+    @property
+    def introduces_list(self) -> bool:
+        """Whether it ends with a colon, as a list's introduction does ("... four reasons:")."""
+        return self.text.rstrip().endswith(":")
+
 
 @dataclass(frozen=True)
 class Chunk:
