@@ -119,18 +119,34 @@ In 2007 minister Rosa Vega gave two reasons:
 """
 
 
-@pytest.fixture
-def event_qa(tmp_path, fake_embedder):
+def _qa_over(tmp_path, fake_embedder, files: dict[str, str]):
+    """A warmed-up QA that never abstains, over a corpus of ``files`` (name -> text, written as
+    UTF-8 bytes so CRLF line ends stay as given), with the fake embedder."""
     from qa.config import load_settings
     from qa.pipeline import QA
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "talks.txt").write_text(EVENT_DOC, encoding="utf-8")
+    for name, text in files.items():
+        (corpus / name).write_bytes(text.encode("utf-8"))
     qa = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", abstain_threshold=0.0),
             embedder=fake_embedder)
     qa.warm_up()
     return qa
+
+
+def _signal(qa, question: str, name: str) -> dict[str, float]:
+    """Each candidate sentence's ``name`` signal for ``question``, by sentence text."""
+    from qa.retrieval import retrieve
+
+    _, query, analysis = qa.prepare(question)
+    got = retrieve(qa.index, qa.embedder.encode([query])[0], analysis, qa.settings)
+    return {qa.index.sentences[s.sentence].text: s.signals[name] for s in got.ranked}
+
+
+@pytest.fixture
+def event_qa(tmp_path, fake_embedder):
+    return _qa_over(tmp_path, fake_embedder, {"talks.txt": EVENT_DOC})
 
 
 def test_frame_terms_are_the_names_and_dates_of_the_event_a_sentence_continues(event_qa):
@@ -157,41 +173,20 @@ def test_event_frames_rank_the_sentence_that_says_what_happened(event_qa):
 
 
 def test_additive_questions_favour_sentences_that_add(tmp_path, fake_embedder):
-    from qa.config import load_settings
-    from qa.pipeline import QA
-    from qa.retrieval import retrieve
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "pact.txt").write_text("= Pact =\n\n==Terms==\nThe statement outlined trade rules. "
-                                     "The statement also outlined plans for new schools.\n", encoding="utf-8")
-    qa = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=fake_embedder)
-    qa.warm_up()
-
-    def additive(question):
-        _, query, analysis = qa.prepare(question)
-        got = retrieve(qa.index, fake_embedder.encode([query])[0], analysis, qa.settings)
-        return {qa.index.sentences[s.sentence].text.split()[2]: s.signals["additive"] for s in got.ranked}
-
-    assert additive("Besides trade rules, what else did the statement outline?") == {"outlined": 0.0, "also": 1.0}
-    assert additive("What other plans did the statement outline?") == {"outlined": 0.0, "also": 1.0}
+    qa = _qa_over(tmp_path, fake_embedder, {"pact.txt": "= Pact =\n\n==Terms==\nThe statement outlined trade rules. "
+                                                        "The statement also outlined plans for new schools.\n"})
+    adds = {"The statement outlined trade rules.": 0.0, "The statement also outlined plans for new schools.": 1.0}
+    assert _signal(qa, "Besides trade rules, what else did the statement outline?", "additive") == adds
+    assert _signal(qa, "What other plans did the statement outline?", "additive") == adds
     # no addition asked: "see also" names a section, "one another" is reciprocal
-    assert set(additive("What did the statement outline?").values()) == {0.0}
-    assert set(additive("What is listed under see also?").values()) == {0.0}
-    assert set(additive("Did the ports help one another?").values()) == {0.0}
+    assert set(_signal(qa, "What did the statement outline?", "additive").values()) == {0.0}
+    assert set(_signal(qa, "What is listed under see also?", "additive").values()) == {0.0}
+    assert set(_signal(qa, "Did the ports help one another?", "additive").values()) == {0.0}
 
 
 def _frames(tmp_path, fake_embedder, files: dict[str, str]) -> dict[str, frozenset]:
-    from qa.config import load_settings
-    from qa.pipeline import QA
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    for name, text in files.items():
-        (corpus / name).write_bytes(text.encode("utf-8"))
-    qa = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index"), embedder=fake_embedder)
-    qa.warm_up()
-    return {s.text: qa.index.frame_terms(i) for i, s in enumerate(qa.index.sentences)}
+    index = _qa_over(tmp_path, fake_embedder, files).index
+    return {s.text: index.frame_terms(i) for i, s in enumerate(index.sentences)}
 
 
 def test_frames_stop_at_paragraphs_sections_and_documents(tmp_path, fake_embedder):
@@ -223,33 +218,16 @@ def test_a_list_gets_the_frame_of_an_introduction_without_a_date(tmp_path, fake_
 
 
 def test_date_place_and_person_questions_do_not_borrow_the_frame(event_qa):
-    from qa.retrieval import retrieve
-
-    def coverage(question):
-        _, query, analysis = event_qa.prepare(question)
-        got = retrieve(event_qa.index, event_qa.embedder.encode([query])[0], analysis, event_qa.settings)
-        return {event_qa.index.sentences[s.sentence].text: s.signals["coverage"] for s in got.ranked}
-
     continuation = "They also discussed fishing quotas."
-    assert coverage("What quotas were discussed in Osaka in 2006?")[continuation] == 1.0  # quota, discuss + frame
-    assert coverage("Where were quotas discussed in 2006?")[continuation] < 1.0  # 2006 not borrowed
+    # quota, discuss + the frame's Osaka and 2006
+    assert _signal(event_qa, "What quotas were discussed in Osaka in 2006?", "coverage")[continuation] == 1.0
+    assert _signal(event_qa, "Where were quotas discussed in 2006?", "coverage")[continuation] < 1.0  # 2006 not borrowed
 
 
 def test_a_duration_question_is_answered_with_the_duration(tmp_path, fake_embedder):
-    from qa.config import load_settings
-    from qa.pipeline import QA
-    from qa.retrieval import retrieve
-
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "talks.txt").write_text("= Talks =\n\n==Lima==\nThe talks in Lima lasted two full days. "
-                                      "The talks in Lima were friendly.\n", encoding="utf-8")
-    qa = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", abstain_threshold=0.0),
-            embedder=fake_embedder)
-    qa.warm_up()
+    qa = _qa_over(tmp_path, fake_embedder, {"talks.txt": "= Talks =\n\n==Lima==\nThe talks in Lima lasted two full days. "
+                                                         "The talks in Lima were friendly.\n"})
     question = "How long did the talks in Lima last?"
-    _, query, analysis = qa.prepare(question)
-    got = retrieve(qa.index, fake_embedder.encode([query])[0], analysis, qa.settings)
-    assert {qa.index.sentences[s.sentence].text: s.signals["type_match"] for s in got.ranked} == {
+    assert _signal(qa, question, "type_match") == {
         "The talks in Lima lasted two full days.": 1.0, "The talks in Lima were friendly.": 0.0}
     assert qa.ask(question).text == "two full days"

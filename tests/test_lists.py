@@ -8,6 +8,7 @@ import pytest
 from qa.question import analyse
 from qa.retrieval import _listing
 from qa.spans import best_span, enumeration
+from qa.types import Sentence
 
 
 @pytest.mark.parametrize("q, list_of", [
@@ -76,7 +77,7 @@ def test_two_people_keep_the_span_rules():
 
 
 def _index(*sentences):
-    sents = [SimpleNamespace(text=t, is_list_item=item, section=section)
+    sents = [Sentence("doc.txt", section, 0, len(t), t, item)
              for t, item, section in (s if len(s) == 3 else (*s, "History") for s in sentences)]
     return SimpleNamespace(sentences=sents, enumeration=lambda i: enumeration(sents[i].text))
 
