@@ -22,25 +22,18 @@ from .types import Answer, Citation
 
 SPAN_KINDS = {"date", "money", "count", "duration", "person", "place"}
 ABSTAIN_MESSAGE = "The corpus does not say. The closest passages are listed below."
+UNCERTAIN_MESSAGE = "Not sure: this answer may be wrong. Check it against the sources below."
 NO_TERMS_MESSAGE = "The question has no words to search for; ask about a person, a place, a date or a topic."
 
 
 def _list_region(index: Index, i: int) -> tuple[int, int] | None:
     """The contiguous list that sentence ``i`` belongs to or introduces (``...:`` + items)."""
     sents = index.sentences
-    s = sents[i]
-    if s.is_list_item:
-        first = last = i
-    elif s.introduces_list and i + 1 < len(sents) and sents[i + 1].is_list_item \
-            and index.same_section(i, i + 1):
-        first = last = i + 1
-    else:
-        return None
-    while first - 1 >= 0 and sents[first - 1].is_list_item and index.same_section(first - 1, first):
-        first -= 1
-    while last + 1 < len(sents) and sents[last + 1].is_list_item and index.same_section(last, last + 1):
-        last += 1
-    return first, last
+    if sents[i].is_list_item:
+        return index.list_span(i)
+    if sents[i].introduces_list and i + 1 < len(sents) and sents[i + 1].is_list_item and index.same_section(i, i + 1):
+        return index.list_span(i + 1)
+    return None
 
 
 def _citations(index: Index, retrieved: Retrieved, top_k: int) -> list[tuple[int, int]]:
@@ -141,4 +134,7 @@ def compose(
     answer.text = doc.text[a_start:a_end]
     answer.answer_start, answer.answer_end = a_start, a_end
     answer.answer_citation = 1
+    if answer.score < settings.sure_threshold:
+        answer.uncertain = True
+        answer.message = UNCERTAIN_MESSAGE
     return answer

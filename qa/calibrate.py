@@ -58,8 +58,9 @@ def derive(qa, **overrides):
 # Re-scoring recorded answers
 
 
-def rescore(records: Sequence[dict], weights: dict, threshold: float) -> list[dict]:
-    """Records as they would be with confidence ``weights`` and ``threshold``.
+def rescore(records: Sequence[dict], weights: dict, threshold: float, sure_threshold: float = 0.0) -> list[dict]:
+    """Records as they would be with confidence ``weights``, ``threshold`` and ``sure_threshold``
+    (an answer below it is marked uncertain; the default 0 marks none).
 
     ``records`` must come from a run with ``abstain_threshold=0`` (every possible answer shown);
     a record that abstained even then (no searchable words, nothing retrieved) stays abstained.
@@ -71,6 +72,7 @@ def rescore(records: Sequence[dict], weights: dict, threshold: float) -> list[di
         abstain = forced or conf < threshold
         pred = None if abstain else r["prediction"]
         out.append({**r, "confidence": round(conf, 4), "abstained": abstain, "prediction": pred,
+                    "uncertain": not abstain and conf < sure_threshold,
                     "em": M.exact_match(pred, r["answers"]), "f1": round(M.token_f1(pred, r["answers"]), 4),
                     "contained": M.answer_contained(pred, r["answers"]), "words": M.word_count(pred)})
     return out
@@ -116,10 +118,31 @@ def _choose(scores: list[tuple[float, float, bool]]) -> float:
     return widest[len(widest) // 2]
 
 
+#: The share of right answers the dev set must show at and above the sure threshold.
+SURE_PRECISION = 0.85
+
+
+def sure_threshold(records: Sequence[dict], weights: dict, threshold: float,
+                   precision: float = SURE_PRECISION) -> float:
+    """The lowest confidence t >= ``threshold`` (on GRID) such that the answers scoring at least
+    t are right at least ``precision`` of the time; 1.0 when no such t exists. Answers below it
+    are shown as uncertain. Computed from threshold-0 ``records`` like the rest of calibration."""
+    scored = [(confidence(r["signals"], weights), bool(r["answerable"] and r["contained"]))
+              for r in records if r["signals"] and not r["abstained"]]
+    for t in GRID:
+        if t < threshold:
+            continue
+        above = [ok for conf, ok in scored if conf >= t]
+        if above and sum(above) / len(above) >= precision:
+            return t
+    return 1.0
+
+
 @dataclass
 class Calibration:
     weights: dict[str, float]
     threshold: float
+    sure_threshold: float  # answers below it are shown as uncertain (see sure_threshold())
     utility: float
     metrics: dict  # summarize() at the chosen point
     outcomes: dict[str, int]
@@ -198,6 +221,7 @@ def calibrate_records(
     current_weights: dict,
     current_threshold: float,
     wrong_cost: float = 1.0,
+    current_sure: float = 0.0,
     max_false_abstention: float | None = None,
     C: float = 1.0,
     features: Sequence[str] = FEATURES,
@@ -214,11 +238,12 @@ def calibrate_records(
         sweep.append({"threshold": t, "utility": u, **outcome_counts(rs),
                       "false_abstention_rate": far["false_abstention_rate"]})
     t = _choose(scores)
-    chosen = rescore(records, weights, t)
-    now = rescore(records, current_weights, current_threshold)
+    sure = sure_threshold(records, weights, t)
+    chosen = rescore(records, weights, t, sure)
+    now = rescore(records, current_weights, current_threshold, current_sure)
     y = labels([r for r in records if r["signals"]])
     return Calibration(
-        weights=weights, threshold=t, utility=utility(chosen, wrong_cost), metrics=summarize(chosen),
+        weights=weights, threshold=t, sure_threshold=sure, utility=utility(chosen, wrong_cost), metrics=summarize(chosen),
         outcomes=outcome_counts(chosen), current=summarize(now), current_utility=utility(now, wrong_cost),
         current_outcomes=outcome_counts(now), cv_utility=_cv_utility(records, t, wrong_cost, C, features=features),
         positives=sum(y), negatives=len(y) - sum(y), wrong_cost=wrong_cost,
@@ -231,7 +256,8 @@ def calibrate(qa, items: Sequence[TestItem], progress: bool = False, **kw) -> tu
     qa.warm_up()
     probe = derive(qa, abstain_threshold=0.0)
     records = run(probe, items, top_k=qa.settings.top_k, progress=progress)
-    return calibrate_records(records, qa.settings.confidence_weights, qa.settings.abstain_threshold, **kw), records
+    return calibrate_records(records, qa.settings.confidence_weights, qa.settings.abstain_threshold,
+                             current_sure=qa.settings.sure_threshold, **kw), records
 
 
 def calibration_text(c: Calibration) -> str:
@@ -247,6 +273,8 @@ def calibration_text(c: Calibration) -> str:
         f"Threshold: {c.threshold:.2f} (maximises utility = (right answers + right abstentions - "
         f"{c.wrong_cost:g} x wrong answers) / questions"
         + (f", false-abstention rate <= {c.max_false_abstention:g}" if c.max_false_abstention is not None else "") + ")",
+        f"Sure threshold: {c.sure_threshold:.2f} (answers below it are shown as uncertain; at or above it "
+        f"{M_fmt(c.metrics.get('sure_precision'))} of answers are right, goal >= {SURE_PRECISION:.0%})",
         "",
         f"{'':<11}{'utility':>8}{'right':>7}{'abst. ok':>10}{'wrong':>7}{'false abst.':>12}{'contained':>11}"
         f"{'abst.F1':>9}{'FAR':>8}",

@@ -21,8 +21,8 @@ from dataclasses import fields
 from pathlib import Path
 
 from .config import Settings
-from .corpus import NO_FILES, corpus_files
-from .errors import CorpusError, QAError
+from .corpus import corpus_files, nothing_to_index
+from .errors import QAError
 
 #: Settings the child does not need; the API key stays out of its environment.
 _NOT_PASSED = {"api_key"}
@@ -77,7 +77,7 @@ def build_in_child(settings: Settings, quiet: bool = False) -> None:
     server retries the build on every question until the folder is fixed).
     """
     if not corpus_files(settings.corpus_dir):  # raises CorpusError itself for a missing folder
-        raise CorpusError(f"nothing to index in {settings.corpus_dir}: {NO_FILES}")
+        raise nothing_to_index(settings.corpus_dir)
     cmd = [sys.executable, "-m", "qa.cli", "build"] + (["-q"] if quiet else [])
     proc = subprocess.Popen(cmd, env=child_env(settings), stdin=subprocess.DEVNULL, stderr=subprocess.PIPE)
     tail = b""

@@ -60,6 +60,9 @@ class Settings:
     event_frames: bool = True  # sentences continuing an event count the names/dates of the sentence introducing it
     confidence_weights: dict = field(default_factory=_default_confidence_weights)
     abstain_threshold: float = 0.5  # answer only when confidence >= this (0..1)
+    # Answers with confidence below this are shown as uncertain ("check the sources"); `qa eval
+    # --calibrate` sets it where the dev set's answers at or above it are right >= 85% of the time.
+    sure_threshold: float = 0.8
     max_question_chars: int = 2000  # longer questions are rejected with a clear message
     host: str = "127.0.0.1"  # where `qa serve` / app.py listen; 0.0.0.0 exposes it to the network
     port: int = 7860
@@ -151,6 +154,8 @@ def validate(s: Settings) -> None:
         raise QAError(f"top_k={s.top_k}: use a number from 1 to 50")
     if not 0.0 <= s.abstain_threshold <= 1.0:
         raise QAError(f"abstain_threshold={s.abstain_threshold}: use a number between 0 and 1")
+    if not 0.0 <= s.sure_threshold <= 1.0:
+        raise QAError(f"sure_threshold={s.sure_threshold}: use a number between 0 and 1")
     s.chunking  # validates chunk sizes
 
 

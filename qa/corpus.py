@@ -42,6 +42,11 @@ class Corpus:
 NO_FILES = "it has no .txt or .md files"
 
 
+def nothing_to_index(folder: Path, why: str = NO_FILES) -> CorpusError:
+    """The error for a corpus folder that yields no document, saying ``why``."""
+    return CorpusError(f"nothing to index in {folder}: {why}")
+
+
 def corpus_files(folder: Path) -> list[Path]:
     """All ``.txt``/``.md`` files under ``folder``, sorted, hidden files and READMEs excluded."""
     folder = Path(folder)

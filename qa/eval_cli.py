@@ -61,15 +61,18 @@ def run_eval_command(settings, testset, report_dir=None, as_json=False, top_k=No
         result, _ = fit(qa, ts.items, progress=progress, max_false_abstention=max_false_abstention,
                         wrong_cost=wrong_cost)
         if as_json:
-            echo(json.dumps({"weights": result.weights, "threshold": result.threshold, "utility": result.utility,
+            echo(json.dumps({"weights": result.weights, "threshold": result.threshold,
+                             "sure_threshold": result.sure_threshold, "utility": result.utility,
                              "cv_utility": result.cv_utility, "outcomes": result.outcomes, "metrics": result.metrics,
                              "current": {"utility": result.current_utility, "outcomes": result.current_outcomes,
                                          "metrics": result.current}}, indent=1))
         else:
             echo(calibration_text(result))
         if write:
-            path = write_settings({"confidence_weights": result.weights, "abstain_threshold": result.threshold})
-            on_stage and on_stage(f"Wrote confidence_weights and abstain_threshold={result.threshold} to {path}")
+            path = write_settings({"confidence_weights": result.weights, "abstain_threshold": result.threshold,
+                                   "sure_threshold": result.sure_threshold})
+            on_stage and on_stage(f"Wrote confidence_weights, abstain_threshold={result.threshold} and "
+                                  f"sure_threshold={result.sure_threshold} to {path}")
         return 0
 
     top_k = top_k or qa.settings.top_k

@@ -337,6 +337,7 @@ def record_for(item: TestItem, answer, latency_ms: float, top_k: int) -> dict:
         "evidence": item.evidence,
         "prediction": pred,
         "abstained": bool(answer.abstained),
+        "uncertain": bool(answer.uncertain),
         "confidence": round(float(answer.score), 4),
         "em": M.exact_match(pred, item.answers),
         "f1": round(M.token_f1(pred, item.answers), 4),
@@ -360,7 +361,7 @@ def error_record(item: TestItem, error: str) -> dict:
     rec = {
         "id": item.id, "question": item.question, "kind": item.kind, "answers": list(item.answers),
         "answerable": item.answerable, "has_evidence": item.evidence is not None, "evidence": item.evidence,
-        "prediction": None, "abstained": True, "confidence": 0.0, "em": M.exact_match(None, item.answers),
+        "prediction": None, "abstained": True, "uncertain": False, "confidence": 0.0, "em": M.exact_match(None, item.answers),
         "f1": M.token_f1(None, item.answers), "contained": M.answer_contained(None, item.answers),
         "evidence_rank": None, "evidence_sentence_rank": None, "ndcg@10": 0.0 if item.relevance else None,
         "words": None, "latency_ms": 0.0,
@@ -415,6 +416,17 @@ def is_correct(rec: dict) -> bool:
     return bool(rec["contained"])
 
 
+def sure_scores(records: Sequence[dict]) -> dict:
+    """How far the "uncertain" mark can be trusted: the share of shown answers marked sure, and
+    the share of right answers among the sure and among the uncertain ones (None when empty)."""
+    shown = [r for r in records if not r["abstained"]]
+    sure = [r for r in shown if not r.get("uncertain")]
+    unsure = [r for r in shown if r.get("uncertain")]
+    right = lambda rs: M.mean(float(r["answerable"] and bool(r["contained"])) for r in rs)  # noqa: E731
+    return {"sure_share": M.mean(float(not r.get("uncertain")) for r in shown),
+            "sure_precision": right(sure), "uncertain_precision": right(unsure)}
+
+
 def summarize(records: Sequence[dict]) -> dict:
     """Every aggregate metric, computed from the per-question records only."""
     ids = [r["id"] for r in records]
@@ -432,6 +444,7 @@ def summarize(records: Sequence[dict]) -> dict:
     sentence, _ = M.retrieval_scores({q: by_id[q]["evidence_sentence_rank"] for q in ranks}, (1, 3), mrr_at=10)
     out["sentence_hit@1"], out["sentence_hit@3"] = sentence["hit@1"], sentence["hit@3"]
     out["hit_curve"] = {str(k): v for k, v in M.hit_curve(ranks.values(), RETRIEVAL_DEPTH).items()}
+    out.update(sure_scores(records))
     ndcg = [r["ndcg@10"] for r in records if r.get("ndcg@10") is not None]
     out["ndcg@10"], out["ndcg_total"] = M.mean(ndcg), len(ndcg)
     words = M.distribution(r["words"] for r in records if r["words"] is not None)
@@ -472,6 +485,9 @@ SUMMARY_ROWS: list[tuple[str, str, str]] = [
     ("sentence_hit@1", "evidence sentence hit@1", "%"),
     ("sentence_hit@3", "evidence sentence hit@3", "%"),
     ("ndcg@10", "nDCG@10 (graded)", "f"),
+    ("sure_share", "answers shown as sure", "%"),
+    ("sure_precision", "right among sure answers", "%"),
+    ("uncertain_precision", "right among uncertain answers", "%"),
     ("words_median", "answer words (median)", "f1"),
     ("words_mean", "answer words (mean)", "f1"),
     ("latency_median_ms", "latency median (ms)", "f1"),

@@ -32,7 +32,7 @@ import numpy as np
 
 from .chunking import chunk_document
 from .config import Settings
-from .corpus import NO_FILES, Corpus, corpus_files, load_corpus
+from .corpus import NO_FILES, Corpus, corpus_files, load_corpus, nothing_to_index
 from .digest import sha256_file
 from .embedding import Embedder, bulk_embedder
 from .errors import CorpusError, IndexStateError
@@ -147,18 +147,11 @@ class Index:
         if got is not None:
             return got
         if self.sentences[i].is_list_item:
-            walked, j = [], i  # back over the list to its introduction
-            while j >= 0 and self.sentences[j].is_list_item and ("frame", j) not in self._terms:
-                walked.append(j)
-                j = j - 1 if j > 0 and self.same_section(j - 1, j) else -1
-            if j >= 0 and self.sentences[j].is_list_item:
-                got = self._terms[("frame", j)]  # an item already walked
-            elif j >= 0 and self.sentences[j].introduces_list:
-                got = frozenset(entity_terms(self.sentences[j].text)) | self.frame_terms(j)
-            else:
-                got = frozenset()
-            for k in walked:
-                self._terms[("frame", k)] = got
+            intro = self.list_span(i)[0] - 1
+            got = frozenset()
+            if intro >= 0 and self.same_section(intro, intro + 1) and self.sentences[intro].introduces_list:
+                got = frozenset(entity_terms(self.sentences[intro].text)) | self.frame_terms(intro)
+            self._terms[key] = got
             return got
         got = frozenset()
         if i > 0 and not self.span_words(i, "date") and self._same_paragraph(i - 1, i):
@@ -166,6 +159,23 @@ class Index:
             if anchor is not None:
                 got = frozenset(entity_terms(self.sentences[anchor].text))
         self._terms[key] = got
+        return got
+
+    def list_span(self, i: int) -> tuple[int, int]:
+        """(first, last) sentence ids of the run of list items, in one section, that list item
+        ``i`` belongs to. Cached for every item of the run, so a long list is walked once."""
+        key = ("list", i)
+        got = self._terms.get(key)
+        if got is None:
+            sents = self.sentences
+            first = last = i
+            while first > 0 and sents[first - 1].is_list_item and self.same_section(first - 1, first):
+                first -= 1
+            while last + 1 < len(sents) and sents[last + 1].is_list_item and self.same_section(last, last + 1):
+                last += 1
+            got = (first, last)
+            for k in range(first, last + 1):
+                self._terms[("list", k)] = got
         return got
 
     def _date_anchor(self, i: int) -> int | None:
@@ -413,7 +423,7 @@ def build_index(
         corpus: Corpus = load_corpus(settings.corpus_dir)
         if not corpus.documents:
             why = "; ".join(r for _, r in corpus.skipped) or NO_FILES
-            raise CorpusError(f"nothing to index in {settings.corpus_dir}: {why}")
+            raise nothing_to_index(settings.corpus_dir, why)
         sentences: list[Sentence] = []
         chunks: list[Chunk] = []
         for doc in corpus.documents:
@@ -421,9 +431,7 @@ def build_index(
             sentences += s
             chunks += c
         if not sentences:
-            raise CorpusError(
-                f"nothing to index in {settings.corpus_dir}: the documents hold headings but no text"
-            )
+            raise nothing_to_index(settings.corpus_dir, "the documents hold headings but no text")
         docs = {d.id: d for d in corpus.documents}
         sent_texts = [
             embedding_text(docs[s.doc_id].title, s.section, s.text, settings.context_prefix) for s in sentences

@@ -48,7 +48,10 @@ def to_markdown(answer: Answer) -> str:
         lines.append(f"**{escape(answer.message or 'The corpus does not say.')}**")
     else:
         lines.append(f"**{escape(' '.join(answer.text.split()))}**")
-    lines.append(f"\n*Confidence {answer.score:.0%}*")
+    if answer.uncertain and not answer.abstained:
+        lines.append(f"\n*Confidence {answer.score:.0%} — {escape(answer.message)}*")
+    else:
+        lines.append(f"\n*Confidence {answer.score:.0%}*")
     if answer.citations:
         lines.append("\n**Sources**" if not answer.abstained else "\n**Closest passages**")
     for c in answer.citations:

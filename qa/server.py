@@ -223,6 +223,8 @@ class AnswerOut(BaseModel):
     question_type: str = "other"
     retrieval_query: str = ""
     message: str = Field("", description="Human-readable note, e.g. why the corpus could not answer.")
+    uncertain: bool = Field(False, description="Answered with a confidence below the sure threshold: show it as "
+                                               "possibly wrong and point the reader to the sources.")
     signals: dict[str, float] = {}
 
 

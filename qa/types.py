@@ -119,6 +119,9 @@ class Answer:
     question_type: str = "other"
     retrieval_query: str = ""  # the query actually searched (differs for follow-ups)
     message: str = ""  # human-readable note, e.g. why the corpus could not answer
+    # answered with a confidence below Settings.sure_threshold: about as often wrong as right at
+    # the low end, so the reader is told to check the sources
+    uncertain: bool = False
     signals: dict = field(default_factory=dict)  # the confidence model's inputs (for debugging/eval)
 
     def to_dict(self) -> dict:
@@ -134,5 +137,6 @@ class Answer:
             "question_type": self.question_type,
             "retrieval_query": self.retrieval_query,
             "message": self.message,
+            "uncertain": self.uncertain,
             "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
         }

@@ -53,6 +53,7 @@ def test_openapi_documents_ask_request_and_response(client):
     ok_ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
     answer = comps[ok_ref]
     assert {"question", "abstained", "answer", "answer_citation", "score", "citations"} <= set(answer["required"])
+    assert answer["properties"]["uncertain"]["type"] == "boolean"  # documented, not only an extra field
     cite = comps[answer["properties"]["citations"]["items"]["$ref"].split("/")[-1]]
     assert {"n", "doc", "title", "section", "start", "end", "text", "score"} <= set(cite["required"])
     for status in ("400", "401", "413", "422"):

@@ -129,6 +129,15 @@ def locked_url(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
+def unsure_url(tmp_path_factory, host):
+    """An app that answers everything (threshold 0) and is sure of nothing (sure threshold 1)."""
+    app = _fake_app(tmp_path_factory.mktemp("unsure"), TINY_DOC, allowed_origins=host[0],
+                    abstain_threshold=0.0, sure_threshold=1.0)
+    with serve_in_thread(app) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
 def chromium():
     from playwright.sync_api import sync_playwright
 
@@ -402,6 +411,23 @@ def test_widget_shows_html_from_questions_and_documents_as_text(browser_page, ho
     assert page.evaluate("window.__xss") is None
     assert not any(urlsplit(u).path == "/x" for u in bp.requests)  # the <img src=x> was never created
     bp.shot("xss-widget")
+    assert bp.errors == [] and bp.offsite() == []
+
+
+def test_widget_marks_an_uncertain_answer(browser_page, host, unsure_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 800})
+    page = bp.page
+    page.goto(host_page(host, "unsure-widget.html", widget_snippet(unsure_url, title="Ask", open="true")))
+    page.get_by_role("textbox", name="Your question").fill("When was the treaty signed?")
+    page.keyboard.press("Enter")
+    expect(page.locator("qa-chat-widget .bot .answer")).to_have_count(1)  # answered, not declined
+    meta = page.locator("qa-chat-widget .bot .meta.uncertain")
+    expect(meta).to_have_text(re.compile(r"^Confidence \d+% — Not sure: this answer may be wrong\."))
+    color = shadow_eval(page, "getComputedStyle(root.querySelector('.meta.uncertain')).color")
+    assert color == "rgb(146, 64, 14)"  # set apart from the grey of a sure answer's confidence
+    bp.shot("uncertain-widget")
     assert bp.errors == [] and bp.offsite() == []
 
 

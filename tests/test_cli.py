@@ -40,6 +40,15 @@ def test_ask_text_output(runner):
     assert res.stdout.startswith("3 May 1999") and "Sources:" in res.stdout and "[1] Tiny Treaty › History" in res.stdout
 
 
+def test_ask_text_output_says_when_it_is_not_sure(runner, monkeypatch):
+    monkeypatch.setenv("QA_SURE_THRESHOLD", "1")  # no confidence reaches it
+    res = runner("ask", "When was the treaty signed?")
+    assert res.exit_code == 0
+    assert res.stdout.startswith("3 May 1999\n(confidence ") and "; Not sure: this answer may be wrong." in res.stdout
+    monkeypatch.setenv("QA_SURE_THRESHOLD", "0")
+    assert "Not sure" not in runner("ask", "When was the treaty signed?").stdout
+
+
 def test_a_question_starting_with_a_dash_says_how_to_ask_it(runner):
     res = runner("ask", "-x marks the spot?")
     assert res.exit_code == 2 and 'put -- before it: qa ask -- "-x ..."' in res.output

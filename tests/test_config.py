@@ -52,3 +52,8 @@ def test_write_settings_round_trip(monkeypatch, tmp_path):
     s = load_settings()
     assert s.abstain_threshold == 0.42 and s.top_k == 4
     assert s.confidence_weights == {"bias": -1.5, "dense": 2.0}
+
+
+def test_sure_threshold_outside_0_to_1_is_refused():
+    with pytest.raises(QAError, match=r"sure_threshold=1.5: use a number between 0 and 1"):
+        load_settings(sure_threshold=1.5)

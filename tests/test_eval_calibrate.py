@@ -160,3 +160,25 @@ def test_fit_matches_scikit_learn_on_all_features_when_no_bound_is_reached():
     model = sklearn.LogisticRegression(C=1.0, max_iter=5000).fit(X, C.labels(rs))
     for f, coef in zip(FEATURES, model.coef_[0]):
         assert w[f] == pytest.approx(float(coef), abs=2e-3)
+
+
+def test_sure_threshold_is_the_lowest_confidence_above_which_answers_are_mostly_right():
+    w = {"bias": -5.0, "dense": 10.0}  # confidence = sigmoid(10 * dense - 5)
+    # confidences: .99 right, .95 right, .88 wrong, .73 right, .50 wrong, .27 wrong; one forced abstention
+    rs = [rec("a", True, True, 0.96), rec("b", True, True, 0.8), rec("c", False, False, 0.7),
+          rec("d", True, True, 0.6), rec("e", True, False, 0.5), rec("f", True, False, 0.4),
+          rec("g", False, False, 0.0, forced=True)]
+    # at >= .89 two of two are right; at >= .74 (.88 included) only 2 of 3 -- below 85%
+    assert C.sure_threshold(rs, w, threshold=0.0) == 0.89
+    assert C.sure_threshold(rs, w, threshold=0.0, precision=0.7) == 0.51  # 3 of 4 at >= .51 (.50 left out)
+    assert C.sure_threshold(rs, w, threshold=0.95) == 0.95  # never below the abstain threshold
+    assert C.sure_threshold([rec("x", True, False, 0.9)], w, threshold=0.0) == 1.0  # no confidence is sure
+    marked = C.rescore(rs, w, 0.3, sure_threshold=0.89)
+    assert [r["uncertain"] for r in marked] == [False, False, True, True, True, False, False]  # f, g abstain
+
+
+def test_calibration_reports_and_stores_the_sure_threshold():
+    c = C.calibrate_records(dataset(), {"bias": 0.0}, 0.0)
+    assert c.threshold <= c.sure_threshold <= 1.0
+    assert c.metrics["sure_precision"] >= C.SURE_PRECISION
+    assert f"Sure threshold: {c.sure_threshold:.2f}" in C.calibration_text(c)

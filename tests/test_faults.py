@@ -26,7 +26,7 @@ import qa.pipeline
 from conftest import TINY_DOC, FakeEmbedder
 from qa.cli import cli
 from qa.config import load_settings
-from qa.errors import CorpusError, IndexStateError, QAError
+from qa.errors import CorpusError, IndexStateError
 from qa.index import CURRENT, LOCK, build_index, current_build, load_index, stale_reasons
 from qa.pipeline import QA
 

@@ -85,6 +85,17 @@ def test_abstains_below_threshold(tiny_settings, fake_embedder, tiny_corpus):
     assert d["abstained"] and d["citations"] and "does not say" in d["message"]
 
 
+def test_an_answer_below_the_sure_threshold_is_marked_uncertain(qa):
+    q = "When was the treaty signed?"
+    unsure = qa.with_settings(sure_threshold=1.0).ask(q)  # no confidence reaches 1
+    sure = qa.with_settings(sure_threshold=0.0).ask(q)
+    assert not unsure.abstained and unsure.text == sure.text
+    assert unsure.uncertain and unsure.to_dict()["uncertain"] is True and unsure.message.startswith("Not sure")
+    assert not sure.uncertain and sure.to_dict()["uncertain"] is False and sure.message == ""
+    declined = qa.with_settings(abstain_threshold=1.0, sure_threshold=1.0).ask(q)
+    assert declined.abstained and not declined.uncertain  # a declined question is not an uncertain answer
+
+
 def test_a_name_the_corpus_never_mentions_is_a_confidence_feature(qa):
     known = qa.ask("When did Alpha and Beta sign the treaty?")
     unknown = qa.ask("When did Mongolia and Beta sign the treaty?")

@@ -36,3 +36,15 @@ def test_abstention_shows_closest_passages():
     a.abstained, a.text, a.answer_citation, a.message = True, None, None, "The corpus does not say."
     md = to_markdown(a)
     assert md.startswith("**The corpus does not say\\.**") and "Closest passages" in md
+
+
+def test_an_uncertain_answer_says_so_next_to_its_confidence():
+    from qa.answer import UNCERTAIN_MESSAGE
+
+    sure = to_markdown(_answer("3 May 1999", "It was signed on 3 May 1999."))
+    a = _answer("3 May 1999", "It was signed on 3 May 1999.")
+    a.uncertain, a.message = True, UNCERTAIN_MESSAGE
+    unsure = to_markdown(a)
+    assert "*Confidence 80%*" in sure and "Not sure" not in sure
+    assert "*Confidence 80% — Not sure: this answer may be wrong\\. Check it against the sources below\\.*" in unsure
+    assert unsure.startswith("**3 May 1999**")  # the answer itself is still shown first

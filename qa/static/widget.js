@@ -93,6 +93,7 @@
     ".abstain{color:#92400e}",
     ".ref{font:inherit;font-size:12px;font-weight:600;color:#1d4ed8;background:#eff6ff;border:1px solid #bfdbfe;border-radius:4px;padding:0 4px;margin-left:4px;cursor:pointer;vertical-align:1px}",
     ".meta{margin:0 0 6px;font-size:13px;color:#4b5563}",
+    ".meta.uncertain{color:#92400e}",
     ".sources{margin:8px 0 4px;font-size:13px;font-weight:600;color:#374151}",
     "ol{margin:0;padding:0;list-style:none;display:flex;flex-direction:column;gap:6px}",
     "details{border:1px solid #e5e7eb;border-radius:8px;background:#fff}",
@@ -215,7 +216,11 @@
         }
         add(box, p);
       }
-      add(box, el("p", { "class": "meta" }, "Confidence " + Math.round(100 * (Number(a.score) || 0)) + "%"));
+      var meta = "Confidence " + Math.round(100 * (Number(a.score) || 0)) + "%";
+      if (a.uncertain && !a.abstained) {
+        meta += " \u2014 " + (a.message || "Not sure: check the sources below.");
+      }
+      add(box, el("p", { "class": a.uncertain && !a.abstained ? "meta uncertain" : "meta" }, meta));
       if (a.citations && a.citations.length) {
         add(box, [el("p", { "class": "sources" }, a.abstained ? "Closest passages" : "Sources"), cites]);
       }
