@@ -118,22 +118,27 @@ def _choose(scores: list[tuple[float, float, bool]]) -> float:
     return widest[len(widest) // 2]
 
 
-#: The share of right answers the dev set must show at and above the sure threshold.
+#: The share of right answers the dev set must show at and above the sure threshold, and how
+#: many answers at least that share must rest on (a handful of lucky answers is no evidence).
 SURE_PRECISION = 0.85
+SURE_MIN_ANSWERS = 10
 
 
 def sure_threshold(records: Sequence[dict], weights: dict, threshold: float,
-                   precision: float = SURE_PRECISION) -> float:
-    """The lowest confidence t >= ``threshold`` (on GRID) such that the answers scoring at least
-    t are right at least ``precision`` of the time; 1.0 when no such t exists. Answers below it
-    are shown as uncertain. Computed from threshold-0 ``records`` like the rest of calibration."""
+                   precision: float = SURE_PRECISION, min_answers: int = SURE_MIN_ANSWERS) -> float:
+    """The lowest confidence t >= ``threshold`` (on GRID) such that at least ``min_answers``
+    answers score t or more and at least ``precision`` of them are right; 1.0 when no such t
+    exists. Answers below it are shown as uncertain. Computed from threshold-0 ``records`` like
+    the rest of calibration."""
     scored = [(confidence(r["signals"], weights), bool(r["answerable"] and r["contained"]))
               for r in records if r["signals"] and not r["abstained"]]
     for t in GRID:
         if t < threshold:
             continue
         above = [ok for conf, ok in scored if conf >= t]
-        if above and sum(above) / len(above) >= precision:
+        if len(above) < max(1, min_answers):
+            break  # t only rises from here, and so the count only falls
+        if sum(above) / len(above) >= precision:
             return t
     return 1.0
 
@@ -221,10 +226,11 @@ def calibrate_records(
     current_weights: dict,
     current_threshold: float,
     wrong_cost: float = 1.0,
-    current_sure: float = 0.0,
     max_false_abstention: float | None = None,
     C: float = 1.0,
     features: Sequence[str] = FEATURES,
+    *,
+    current_sure: float = 0.0,
 ) -> Calibration:
     """Fit weights and pick a threshold from threshold-0 ``records`` (see module docstring)."""
     weights = fit_weights(records, C=C, features=features)

@@ -163,7 +163,11 @@ class Index:
 
     def list_span(self, i: int) -> tuple[int, int]:
         """(first, last) sentence ids of the run of list items, in one section, that list item
-        ``i`` belongs to. Cached for every item of the run, so a long list is walked once."""
+        ``i`` belongs to. Cached for every item of the run, so a long list is walked once. A
+        sentence that is not a list item is a run of its own, ``(i, i)``, and is not cached
+        (it must not claim the items around it)."""
+        if not self.sentences[i].is_list_item:
+            return i, i
         key = ("list", i)
         got = self._terms.get(key)
         if got is None:

@@ -49,7 +49,8 @@ def to_markdown(answer: Answer) -> str:
     else:
         lines.append(f"**{escape(' '.join(answer.text.split()))}**")
     if answer.uncertain and not answer.abstained:
-        lines.append(f"\n*Confidence {answer.score:.0%} — {escape(answer.message)}*")
+        note = answer.message or "Not sure: check the sources below."
+        lines.append(f"\n*Confidence {answer.score:.0%} — {escape(note)}*")
     else:
         lines.append(f"\n*Confidence {answer.score:.0%}*")
     if answer.citations:

@@ -139,7 +139,8 @@ def to_markdown(report: dict, fails: list[dict] | None = None, plots: bool = Tru
         f"{report['testset']['questions']} questions)",
         f"- model: `{report.get('model')}`; index built {idx.get('built_at')} "
         f"({(idx.get('counts') or {}).get('documents')} documents, {(idx.get('counts') or {}).get('chunks')} chunks)",
-        f"- abstain threshold {s.get('abstain_threshold')}, fusion `{s.get('fusion')}`, top_k {report.get('top_k')}",
+        f"- abstain threshold {s.get('abstain_threshold')}, sure threshold {s.get('sure_threshold')}, "
+        f"fusion `{s.get('fusion')}`, top_k {report.get('top_k')}",
         f"- run at {report.get('created_at')}",
         "",
         "## Summary",
@@ -254,6 +255,9 @@ def _scalars(metrics: dict) -> dict[str, float]:
 #: Metrics where a smaller value is better (a rise is a regression).
 LOWER_IS_BETTER = {"false_abstention_rate", "latency_median_ms", "latency_p95_ms", "errors", "words_median",
                    "words_mean"}
+#: Metrics with no better direction: more answers marked sure, or uncertain answers that are more
+#: often right, can mean a better system or a threshold that says less.
+NEUTRAL = {"sure_share", "uncertain_precision"}
 #: Metrics that are not shares of questions (shown as plain numbers, not percentage points).
 NOT_SHARES = {"questions", "errors", "evidence_total", "ndcg_total", "HasAns_total", "NoAns_total", "words_median",
               "words_mean", "mrr@10", "ndcg@10"}
@@ -265,7 +269,7 @@ def compare(a: dict, b: dict, min_delta: float = 1e-9) -> dict:
     moved = []
     for k in ma:
         if k in mb and abs(mb[k] - ma[k]) > min_delta:
-            better = (mb[k] < ma[k]) if k in LOWER_IS_BETTER else (mb[k] > ma[k])
+            better = None if k in NEUTRAL else (mb[k] < ma[k]) if k in LOWER_IS_BETTER else (mb[k] > ma[k])
             moved.append({"metric": k, "a": ma[k], "b": mb[k], "delta": mb[k] - ma[k], "better": better})
     ra = {r["id"]: r for r in a["records"]}
     rb = {r["id"]: r for r in b["records"]}
@@ -295,7 +299,8 @@ def compare_text(diff: dict, name_a: str = "A", name_b: str = "B") -> str:
         pct = m["metric"] not in NOT_SHARES and not m["metric"].endswith("_ms")
         a, b, d = (100 * m["a"], 100 * m["b"], 100 * m["delta"]) if pct else (m["a"], m["b"], m["delta"])
         unit = " pts" if pct else ""
-        lines.append(f"  {'+' if m['better'] else '-'} {m['metric']:<24} {a:9.2f} -> {b:9.2f}  ({d:+.2f}{unit})")
+        sign = " " if m["better"] is None else "+" if m["better"] else "-"
+        lines.append(f"  {sign} {m['metric']:<24} {a:9.2f} -> {b:9.2f}  ({d:+.2f}{unit})")
     labels = {"correct_to_wrong": "correct -> wrong", "wrong_to_correct": "wrong -> correct",
               "started_abstaining": "answered -> abstained", "stopped_abstaining": "abstained -> answered"}
     for key, label in labels.items():

@@ -169,10 +169,11 @@ def test_sure_threshold_is_the_lowest_confidence_above_which_answers_are_mostly_
           rec("d", True, True, 0.6), rec("e", True, False, 0.5), rec("f", True, False, 0.4),
           rec("g", False, False, 0.0, forced=True)]
     # at >= .89 two of two are right; at >= .74 (.88 included) only 2 of 3 -- below 85%
-    assert C.sure_threshold(rs, w, threshold=0.0) == 0.89
-    assert C.sure_threshold(rs, w, threshold=0.0, precision=0.7) == 0.51  # 3 of 4 at >= .51 (.50 left out)
-    assert C.sure_threshold(rs, w, threshold=0.95) == 0.95  # never below the abstain threshold
-    assert C.sure_threshold([rec("x", True, False, 0.9)], w, threshold=0.0) == 1.0  # no confidence is sure
+    assert C.sure_threshold(rs, w, threshold=0.0, min_answers=2) == 0.89
+    assert C.sure_threshold(rs, w, threshold=0.0, precision=0.7, min_answers=2) == 0.51  # 3 of 4 at >= .51 (.50 left out)
+    assert C.sure_threshold(rs, w, threshold=0.95, min_answers=2) == 0.95  # never below the abstain threshold
+    assert C.sure_threshold([rec("x", True, False, 0.9)], w, threshold=0.0, min_answers=1) == 1.0  # none is sure
+    assert C.sure_threshold(rs, w, threshold=0.0, min_answers=3) == 1.0  # .89 rests on 2 answers: too few
     marked = C.rescore(rs, w, 0.3, sure_threshold=0.89)
     assert [r["uncertain"] for r in marked] == [False, False, True, True, True, False, False]  # f, g abstain
 

@@ -102,6 +102,7 @@ def test_eval_calibrate_write(run, tmp_path, monkeypatch):
     assert "Weights:" in res.stdout and "Threshold:" in res.stdout and "calibrated" in res.stdout
     data = tomllib.loads(cfg.read_text())["qa"]
     assert 0 <= data["abstain_threshold"] <= 1 and "dense" in data["confidence_weights"]
+    assert data["abstain_threshold"] <= data["sure_threshold"] <= 1 and "Sure threshold:" in res.stdout
     # the next run uses them
     res = run("eval", str(DATA / "tiny.jsonl"), "--report-dir", str(tmp_path / "r"), "-q", "--json")
     report = json.loads((tmp_path / "r" / "report.json").read_text())

@@ -172,6 +172,16 @@ def test_compare_reports():
     assert compare(a, a)["moved"] == []
 
 
+def test_compare_gives_no_direction_to_the_share_of_sure_answers():
+    a = {"metrics": summarize(make_records("a")), "records": make_records("a")}
+    marked = [{**r, "uncertain": not r["abstained"]} for r in make_records("a")]  # every answer unsure
+    b = {"metrics": summarize(marked), "records": marked}
+    moved = {m["metric"]: m for m in compare(a, b)["moved"]}
+    assert moved["sure_share"]["a"] == 1.0 and moved["sure_share"]["b"] == 0.0 and moved["sure_share"]["better"] is None
+    assert b["metrics"]["sure_precision"] is None and "sure_precision" not in moved  # undefined, not 0
+    assert "    sure_share " in compare_text(compare(a, b))  # neither + nor -
+
+
 def test_gate_and_floors_file(tmp_path):
     m = summarize(make_records())
     assert gate(m, {"min": {"contained": 0.3, "hit@1": 0.6}, "max": {"false_abstention_rate": 0.5}}) == []

@@ -217,6 +217,17 @@ def test_a_list_gets_the_frame_of_an_introduction_without_a_date(tmp_path, fake_
     assert frames["Lower tariffs"] == frames["Shared ports"] == lima  # the intro's own names add nothing here
 
 
+def test_list_span_covers_one_run_of_items_and_nothing_else(tmp_path, fake_embedder):
+    index = _qa_over(tmp_path, fake_embedder, {"c.txt": (
+        "= Pact =\n\n==Aims==\nThe pact lists aims:\n- Lower tariffs\n- Shared ports\n\n==Members==\n"
+        "- Alpha\n- Beta\n")}).index
+    ids = {s.text: i for i, s in enumerate(index.sentences)}
+    intro = ids["The pact lists aims:"]
+    assert index.list_span(intro) == (intro, intro)  # not an item: its own run, and not cached ...
+    assert index.list_span(ids["Shared ports"]) == (ids["Lower tariffs"], ids["Shared ports"])  # ... so this holds
+    assert index.list_span(ids["Alpha"]) == (ids["Alpha"], ids["Beta"])  # a heading ends a run
+
+
 def test_date_place_and_person_questions_do_not_borrow_the_frame(event_qa):
     continuation = "They also discussed fishing quotas."
     # quota, discuss + the frame's Osaka and 2006

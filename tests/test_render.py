@@ -48,3 +48,5 @@ def test_an_uncertain_answer_says_so_next_to_its_confidence():
     assert "*Confidence 80%*" in sure and "Not sure" not in sure
     assert "*Confidence 80% — Not sure: this answer may be wrong\\. Check it against the sources below\\.*" in unsure
     assert unsure.startswith("**3 May 1999**")  # the answer itself is still shown first
+    a.message = ""  # a hand-built Answer without its message still renders a whole note
+    assert "*Confidence 80% — Not sure: check the sources below\\.*" in to_markdown(a)
