@@ -92,12 +92,41 @@ def show_user_text_as_text(chatbot) -> None:
     chatbot.preprocess = lambda payload: _map_user(pre(payload), lambda s: html.unescape(_MD_UNESCAPE.sub(r"\1", s)))
 
 
+#: Gradio's own autoscroll keeps the chat scrolled to the bottom, so a long message (an answer
+#: and five sources) opens on its last source and the answer is out of view. Instead, whenever a
+#: message is added, the chat scrolls to that message's first line: the question just asked, then
+#: the answer. Runs once per page load (Blocks.load with js only); keyed on Gradio's
+#: ``.message-row`` / ``.bubble-wrap`` markup, which tests/test_browser.py checks.
+SCROLL_TO_NEW_MESSAGE_JS = """() => {
+  const root = document.getElementById("qa-answers");
+  if (!root || root.dataset.qaScroll) return;
+  root.dataset.qaScroll = "1";
+  let target = null, short = false;
+  const place = () => {
+    const wrap = target.closest(".bubble-wrap");
+    if (!wrap) return;
+    const want = wrap.scrollTop + target.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 40;
+    wrap.scrollTop = want;  // 40 px down: clear of the chat's "Answers" label
+    // Cut short while the message is still a "..." placeholder: place it again as it grows,
+    // and stop once it is in place, so a reader's own scrolling is never undone.
+    short = wrap.scrollTop < want - 1;
+  };
+  new MutationObserver(() => {
+    const rows = root.querySelectorAll(".message-row");
+    const last = rows[rows.length - 1];
+    if (last && last !== target) { target = last; place(); }
+    else if (target && short) place();
+  }).observe(root, { childList: true, subtree: true });
+}"""
+
+
 def create_demo(qa: QA):
     import gradio as gr
 
     with gr.Blocks(title="Corpus QA") as demo:
         with gr.Tab("Chat"):
-            chatbot = gr.Chatbot(height=520, sanitize_html=True, render_markdown=True, label="Answers")
+            chatbot = gr.Chatbot(height=520, sanitize_html=True, render_markdown=True, label="Answers",
+                                 autoscroll=False, elem_id="qa-answers")
             show_user_text_as_text(chatbot)
             gr.ChatInterface(
                 make_handler(qa),
@@ -113,6 +142,7 @@ def create_demo(qa: QA):
                 from .eval_ui import evaluate_tab  # the evaluation feature (docs/evaluation.md)
 
                 evaluate_tab(qa)
+        demo.load(None, None, None, js=SCROLL_TO_NEW_MESSAGE_JS)
     return demo
 
 

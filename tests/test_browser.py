@@ -206,15 +206,12 @@ def wait_until(page, predicate, timeout_ms: int = 5000) -> bool:
     return predicate()
 
 
-def top_of(page, locator):
-    """Scroll the chat so that a message's first line (the answer) is in view, for the screenshot."""
-    page.wait_for_timeout(500)  # let Gradio's own autoscroll finish first
-    locator.evaluate("""el => {
+def offset_in_chat(locator) -> float:
+    """How far below the top of the chat's scrolled view a message's first line is (px)."""
+    return locator.evaluate("""el => {
         const wrap = el.closest('.bubble-wrap');
-        if (!wrap) { el.scrollIntoView({block: 'start'}); return; }
-        wrap.scrollTop += el.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 40;
+        return el.getBoundingClientRect().top - wrap.getBoundingClientRect().top;
     }""")
-    page.wait_for_timeout(200)
 
 
 def shadow_eval(page, expr: str):
@@ -325,6 +322,28 @@ def _ask_gradio(scope, question: str):
     box.press("Enter")
 
 
+def test_gradio_chat_opens_each_answer_at_its_first_line(browser_page, app_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1100, "height": 900})
+    page = bp.page
+    page.goto(app_url + "/")
+    for n, (question, answer) in enumerate([(Q, "28 August 2004"), ("Who chaired the first summit?", "Takaichi")]):
+        _ask_gradio(page, question)
+        bot = page.locator('#qa-answers [data-testid="bot"]').nth(n)
+        expect(bot).to_contain_text("Sources")  # the whole message, taller than the chat box, is there
+        page.wait_for_timeout(500)
+        wrap_height = bot.evaluate("el => el.closest('.bubble-wrap').clientHeight")
+        assert bot.evaluate("el => el.getBoundingClientRect().height") > wrap_height  # scrolling had to choose
+        assert 0 <= offset_in_chat(bot) <= 60, "the answer's first line must be in view, not the last source"
+        expect(bot.locator("strong").first).to_contain_text(answer)
+    bp.shot("gradio-answer-in-view")
+    page.locator('#qa-answers .bubble-wrap').evaluate("el => { el.scrollTop = 0; }")  # the reader scrolls up ...
+    page.wait_for_timeout(300)
+    assert page.locator('#qa-answers .bubble-wrap').evaluate("el => el.scrollTop") == 0  # ... and stays there
+    assert bp.errors == []
+
+
 def test_gradio_web_component_on_another_origin(browser_page, host, app_url):
     from playwright.sync_api import expect
 
@@ -340,7 +359,8 @@ def test_gradio_web_component_on_another_origin(browser_page, host, app_url):
     expect(bot).to_contain_text("Sources")
     expect(bot).to_contain_text("Initial declaration")
     expect(bot.locator("mark").first).to_contain_text("28 August 2004")
-    top_of(page, bot)
+    page.wait_for_timeout(500)
+    assert 0 <= offset_in_chat(bot) <= 60  # embedded, too, the answer opens at its first line
     bp.shot("gradio-web-component", full_page=True)
     assert any(u.startswith(app_url + "/assets/") for u in bp.requests)  # the frontend came from our server
     assert bp.offsite() == []
@@ -359,7 +379,8 @@ def test_iframe_embed_on_another_origin(browser_page, host, app_url):
     bot = frame.locator('[data-testid="bot"]').last
     expect(bot).to_contain_text("28 August 2004")
     expect(bot).to_contain_text("Sources")
-    top_of(page, bot)
+    page.wait_for_timeout(500)
+    assert 0 <= offset_in_chat(bot) <= 60  # the answer's first line is in view inside the frame
     bp.shot("iframe-embed", full_page=True)
     assert bp.offsite() == []
 
