@@ -28,12 +28,7 @@ NO_TERMS_MESSAGE = "The question has no words to search for; ask about a person,
 
 def _list_region(index: Index, i: int) -> tuple[int, int] | None:
     """The contiguous list that sentence ``i`` belongs to or introduces (``...:`` + items)."""
-    sents = index.sentences
-    if sents[i].is_list_item:
-        return index.list_span(i)
-    if sents[i].introduces_list and i + 1 < len(sents) and sents[i + 1].is_list_item and index.same_section(i, i + 1):
-        return index.list_span(i + 1)
-    return None
+    return index.list_span(i) if index.sentences[i].is_list_item else index.introduced_list(i)
 
 
 def _citations(index: Index, retrieved: Retrieved, top_k: int) -> list[tuple[int, int]]:

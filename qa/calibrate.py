@@ -130,8 +130,8 @@ def sure_threshold(records: Sequence[dict], weights: dict, threshold: float,
     answers score t or more and at least ``precision`` of them are right; 1.0 when no such t
     exists. Answers below it are shown as uncertain. Computed from threshold-0 ``records`` like
     the rest of calibration."""
-    scored = [(confidence(r["signals"], weights), bool(r["answerable"] and r["contained"]))
-              for r in records if r["signals"] and not r["abstained"]]
+    shown = [r for r in records if r["signals"] and not r["abstained"]]
+    scored = [(confidence(r["signals"], weights), ok) for r, ok in zip(shown, labels(shown))]
     for t in GRID:
         if t < threshold:
             continue

@@ -151,15 +151,16 @@ ROLE_NOUNS = ("president", "minister", "premier", "chair", "chairman", "chairwom
               "official", "delegate", "delegation", "representative", "diplomat", "envoy", "analyst", "author",
               "spokesman", "spokeswoman", "spokesperson", "politician")
 _ROLE = "(?:" + "|".join(ROLE_NOUNS) + ")"
+#: Up to three words before the role, after an optional determiner ("the Afghan foreign minister").
+_BEFORE_ROLE = r"(?:the |its |their |his |her )?(?:[\w'-]+ ){0,3}?"
 # The role ends the phrase ("the name of the official term for ..." asks for a term).
 _ROLE_END = r"(?=\s*(?:[?,.;]|$|who\b|of\b|in\b|at\b|for\b|from\b|when\b|during\b))"
 #: "the name of the Afghan foreign minister": a person's name is asked, a role will not do.
-_NAME_OF_ROLE = re.compile(rf"\bnames? of (?:the |its |their |his |her )?(?:[\w'-]+ ){{0,3}}?{_ROLE}s?{_ROLE_END}")
+_NAME_OF_ROLE = re.compile(rf"\bnames? of {_BEFORE_ROLE}{_ROLE}s?{_ROLE_END}")
 #: "Who was Japan's foreign minister when ...?": one person in one role, asked by the question
 #: itself ("Who were the presidents at the summit?" can be answered by "the Presidents of
 #: Kazakhstan, ...", and "... the minister who was chair" is a relative clause).
-_WHO_IS_ROLE = re.compile(rf"^(?:[^,?]*,\s*)?who (?:is|was) (?:the |its |their |his |her )?(?:[\w'-]+ ){{0,3}}?"
-                          rf"{_ROLE}{_ROLE_END}")
+_WHO_IS_ROLE = re.compile(rf"^(?:[^,?]*,\s*)?who (?:is|was) {_BEFORE_ROLE}{_ROLE}{_ROLE_END}")
 
 
 def missing_person(question: str, sentence: str) -> bool:

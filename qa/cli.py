@@ -100,10 +100,8 @@ def _print_answer(answer) -> None:
         click.echo(answer.message or "The corpus does not say.")
     else:
         click.echo(answer.text)
-    if answer.uncertain:
-        click.echo(f"(confidence {answer.score:.2f}; {answer.message})\n")
-    else:
-        click.echo(f"(confidence {answer.score:.2f})\n")
+    note = f"; {answer.message}" if answer.uncertain else ""
+    click.echo(f"(confidence {answer.score:.2f}{note})\n")
     if answer.citations:
         click.echo("Sources:" if not answer.abstained else "Closest passages:")
     for c in answer.citations:

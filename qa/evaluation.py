@@ -422,9 +422,11 @@ def sure_scores(records: Sequence[dict]) -> dict:
     shown = [r for r in records if not r["abstained"]]
     sure = [r for r in shown if not r.get("uncertain")]
     unsure = [r for r in shown if r.get("uncertain")]
-    right = lambda rs: M.mean(float(r["answerable"] and bool(r["contained"])) for r in rs)  # noqa: E731
-    return {"sure_share": M.mean(float(not r.get("uncertain")) for r in shown),
-            "sure_precision": right(sure), "uncertain_precision": right(unsure)}
+    # a shown answer is right when it contains a gold answer (is_correct): for an unanswerable
+    # question, any shown answer is wrong
+    return {"sure_share": len(sure) / len(shown) if shown else None,
+            "sure_precision": M.mean(float(is_correct(r)) for r in sure),
+            "uncertain_precision": M.mean(float(is_correct(r)) for r in unsure)}
 
 
 def summarize(records: Sequence[dict]) -> dict:

@@ -149,7 +149,7 @@ class Index:
         if self.sentences[i].is_list_item:
             intro = self.list_span(i)[0] - 1
             got = frozenset()
-            if intro >= 0 and self.same_section(intro, intro + 1) and self.sentences[intro].introduces_list:
+            if intro >= 0 and self.introduced_list(intro) is not None:
                 got = frozenset(entity_terms(self.sentences[intro].text)) | self.frame_terms(intro)
             self._terms[key] = got
             return got
@@ -181,6 +181,15 @@ class Index:
             for k in range(first, last + 1):
                 self._terms[("list", k)] = got
         return got
+
+    def introduced_list(self, i: int) -> tuple[int, int] | None:
+        """The run of list items (``list_span``) that sentence ``i`` introduces: it ends with a
+        colon and the next sentence, in the same section, is a list item. None otherwise."""
+        sents = self.sentences
+        if sents[i].introduces_list and i + 1 < len(sents) and sents[i + 1].is_list_item \
+                and self.same_section(i, i + 1):
+            return self.list_span(i + 1)
+        return None
 
     def _date_anchor(self, i: int) -> int | None:
         """The nearest sentence at or before ``i`` in its paragraph that holds a date (None if

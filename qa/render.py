@@ -48,11 +48,10 @@ def to_markdown(answer: Answer) -> str:
         lines.append(f"**{escape(answer.message or 'The corpus does not say.')}**")
     else:
         lines.append(f"**{escape(' '.join(answer.text.split()))}**")
+    note = ""
     if answer.uncertain and not answer.abstained:
-        note = answer.message or "Not sure: check the sources below."
-        lines.append(f"\n*Confidence {answer.score:.0%} — {escape(note)}*")
-    else:
-        lines.append(f"\n*Confidence {answer.score:.0%}*")
+        note = f" — {escape(answer.message or 'Not sure: check the sources below.')}"
+    lines.append(f"\n*Confidence {answer.score:.0%}{note}*")
     if answer.citations:
         lines.append("\n**Sources**" if not answer.abstained else "\n**Closest passages**")
     for c in answer.citations:

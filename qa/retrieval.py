@@ -46,7 +46,7 @@ import numpy as np
 from .config import Settings
 from .index import Index
 from .question import QuestionAnalysis
-from .spans import NUMBER_WORDS, find_spans, is_name_item
+from .spans import NUMBER_WORDS, SCALE_WORDS, find_spans, is_name_item
 from .text import fold, words
 
 SIGNALS = ("dense", "chunk_dense", "lexical", "coverage", "window", "entity", "type_match", "novelty", "cue", "listing",
@@ -109,7 +109,7 @@ def _new_span(span_words: tuple[frozenset[str], ...], question_words: set[str],
 
 #: Span kinds compared by their numbers, and the words that make up a number.
 _NUMERIC_KINDS = frozenset({"money", "count"})
-_NUMBER_PARTS = frozenset(NUMBER_WORDS) | {"million", "billion", "trillion", "thousand", "bn", "m"}
+_NUMBER_PARTS = frozenset(NUMBER_WORDS) | frozenset(SCALE_WORDS)
 
 
 def _numbers(span_words: frozenset[str]) -> frozenset[str]:

@@ -21,7 +21,9 @@ _DATE = re.compile(
     r"|\b\d{4}-\d{2}-\d{2}\b"  # 2004-08-28
     r"|\b(?:1[5-9]|20)\d{2}s?\b"  # 2004, 1990s
 )
-_SCALE = r"(?:\s?(?:million|billion|trillion|thousand|bn|m))?"
+#: Words that scale an amount ("$700 million", "2 bn").
+SCALE_WORDS = ("million", "billion", "trillion", "thousand", "bn", "m")
+_SCALE = rf"(?:\s?(?:{'|'.join(SCALE_WORDS)}))?"
 _MONEY = re.compile(
     rf"(?:\b(?:US|USD|A|C|NZ|HK)\s?)?[$€£¥]\s?\d[\d,]*(?:\.\d+)?{_SCALE}"
     rf"|\b\d[\d,]*(?:\.\d+)?{_SCALE}\s(?:dollars|euros|pounds|yen|rubles|roubles|tenge|som|USD|EUR|JPY)\b"
