@@ -8,6 +8,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -75,17 +76,24 @@ def app_first_answer(corpus_dir: Path, index_dir: Path, question: str = "When wa
                QA_PORT=str(port), PYTHONUNBUFFERED="1")
     base = f"http://127.0.0.1:{port}"
     t0 = time.perf_counter()
-    proc = subprocess.Popen([PY, str(script)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    # stderr to a file, not a pipe: the server writes an access line per request, and a pipe
+    # nobody reads would fill up and stall it
+    log = tempfile.TemporaryFile()
+    proc = subprocess.Popen([PY, str(script)], cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=log,
                             start_new_session=True)
     out: dict = {"port": port}
     try:
         deadline = t0 + timeout
         while time.perf_counter() < deadline:
             if proc.poll() is not None:
-                err = proc.stderr.read().decode(errors="replace").strip().splitlines()[-3:]
+                log.seek(0)
+                err = log.read().decode(errors="replace").strip().splitlines()[-3:]
                 return {**out, "error": f"app.py exited with {proc.returncode}: {' | '.join(err)}"}
-            if _get(base + "/", timeout=1.0) == 200:
+            if "listening_s" not in out and _get(base + "/", timeout=1.0) == 200:
                 out["listening_s"] = round(time.perf_counter() - t0, 2)
+            # the server answers at once and loads the index behind: /healthz says when it is ready
+            if "listening_s" in out and _get(base + "/healthz", timeout=1.0) == 200:
+                out["ready_s"] = round(time.perf_counter() - t0, 2)
                 break
             time.sleep(0.05)
         else:
@@ -106,5 +114,4 @@ def app_first_answer(corpus_dir: Path, index_dir: Path, question: str = "When wa
             except ProcessLookupError:
                 pass
             proc.wait(timeout=5)
-        if proc.stderr:
-            proc.stderr.close()
+        log.close()

@@ -1,27 +1,25 @@
-"""From ranked sentences to what the user reads: a short extractive answer, numbered
-citations with exact offsets, a confidence, and an honest abstention when support is weak.
+"""From the reader's spans to what the user reads: a short answer copied from the text, numbered
+citations with exact offsets, a calibrated confidence, and an honest "the documents do not say"
+when support is weak.
 
-The answer is always a slice of a corpus document: a typed span (date, amount, count,
-person, place) when the question asks for one and the best sentence holds exactly such a
-span, the list when the question asks for a list, the introduction and its list when the best
-sentence introduces one ("Aso gave four reasons ...:" answers "Why does Japan care?" with the
-reasons, "What post had Aso held?" with the introduction), otherwise the best sentence itself.
+The answer is the span that beats "no answer" by the most in the passages read (qa/read.py),
+a slice of a corpus document; a list question whose span lies in a list gets the whole list.
+Its confidence is a logistic model over the reader's margin and a few retrieval signals
+(qa/confidence.py), fitted by ``scripts/calibrate.py``.
 """
 
 from __future__ import annotations
 
 from .config import Settings
-from .checks import Slot, mismatch
 from .confidence import confidence, features
 from .index import Index
 from .question import QuestionAnalysis
+from .read import Reading
 from .retrieval import Retrieved
-from .spans import best_span
 from .text import prefix_match
 from .types import Answer, Citation
 
-SPAN_KINDS = {"date", "money", "count", "duration", "person", "place"}
-ABSTAIN_MESSAGE = "The corpus does not say. The closest passages are listed below."
+ABSTAIN_MESSAGE = "The documents do not say. The closest passages are listed below."
 UNCERTAIN_MESSAGE = "Not sure: this answer may be wrong. Check it against the sources below."
 NO_TERMS_MESSAGE = "The question has no words to search for; ask about a person, a place, a date or a topic."
 
@@ -31,15 +29,17 @@ def _list_region(index: Index, i: int) -> tuple[int, int] | None:
     return index.list_span(i) if index.sentences[i].is_list_item else index.introduced_list(i)
 
 
-def _citations(index: Index, retrieved: Retrieved, top_k: int) -> list[tuple[int, int]]:
+def _citations(index: Index, retrieved: Retrieved, top_k: int, first: int | None = None) -> list[tuple[int, int]]:
     """(chunk id, best sentence id) for up to ``top_k`` distinct chunks, best first.
 
     Each ranked sentence is cited through the chunk around it that matches the question best;
     a sentence already visible in a cited chunk does not earn another citation.
     """
     cited: list[tuple[int, int]] = []
-    for scored in retrieved.ranked:
-        i = scored.sentence
+    order = [s.sentence for s in retrieved.ranked]
+    if first is not None:  # the sentence the reader answered from leads
+        order = [first] + [i for i in order if i != first]
+    for i in order:
         holders = index.sentence_chunks[i]
         if any(ci in holders for ci, _ in cited):
             continue
@@ -58,70 +58,37 @@ def compose(
     question: str,
     query: str,
     top_k: int,
+    readings: list[Reading],
 ) -> Answer:
+    """The answer: the reader's best span over the passages read (``readings``), its citations
+    and its calibrated confidence; declined below the abstain threshold."""
     answer = Answer(question=question, abstained=True, text=None, answer_citation=None, score=0.0,
                     question_type=analysis.qtype, retrieval_query=query)
-    if not retrieved.ranked:
+    if not retrieved.ranked or not readings:
         answer.message = NO_TERMS_MESSAGE if not analysis.terms else ABSTAIN_MESSAGE
         return answer
-
-    best = retrieved.ranked[0]
-    sent = index.sentences[best.sentence]
-    doc = index.documents[sent.doc_id]
-
-    # Where the answer comes from, as absolute offsets into the document.
-    a_start, a_end = sent.start, sent.end
-    kind = analysis.expected_span
-    if kind == "list" or (kind in (None, "reason") and sent.introduces_list):
-        region = _list_region(index, best.sentence)
-        if region:
-            # A list question gets the items; any other question whose best sentence introduces
-            # a list ("Former foreign minister Taro Aso gave four reasons ...:") keeps that
-            # sentence too: it may be the answer ("What post had Aso held?").
-            first = best.sentence if kind != "list" and best.sentence < region[0] else region[0]
-            a_start, a_end = index.sentences[first].start, index.sentences[region[1]].end
-    elif settings.extract_spans and kind in SPAN_KINDS:
-        span = best_span(sent.text, kind, query)
-        if span is not None:
-            a_start, a_end = sent.start + span.start, sent.start + span.end
-
-    # Confidence from several signals (qa/confidence.py); coverage is judged on the chunk
-    # around the best sentence, so a fact split over two sentences still counts as covered.
-    chunk_terms = frozenset().union(*(index.chunk_terms(ci) for ci in index.sentence_chunks[best.sentence]))
-    qset = set(analysis.terms)
-    feats = features(
-        dense=best.signals["dense"],
-        coverage=sum(1 for t in qset if prefix_match(t, chunk_terms)) / len(qset) if qset else 0.0,
-        window=best.signals["window"],
-        entity=best.signals["entity"],
-        oov=retrieved.oov,
-        head_oov=retrieved.head_oov,
-        name_oov=retrieved.name_oov,
-        agreement=1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
-        type_match=best.signals["type_match"] if kind in SPAN_KINDS else 1.0,
-        mismatch=mismatch(Slot(question=query, qtype=analysis.qtype, expected_span=kind,
-                               question_terms=analysis.focus_terms, sentence=sent.text,
-                               type_match=best.signals["type_match"], passage_terms=chunk_terms,
-                               answer_terms=index.window_terms(best.sentence))),
-    )
+    best_sentence, a_start, a_end, feats = _from_reader(index, retrieved, analysis, readings)
     answer.score = confidence(feats, settings.confidence_weights)
     answer.signals = feats
+    sent = index.sentences[best_sentence]
+    doc = index.documents[sent.doc_id]
+    scores = {s.sentence: s.score for s in retrieved.ranked}
 
-    for n, (ci, si) in enumerate(_citations(index, retrieved, top_k), start=1):
+    for n, (ci, si) in enumerate(_citations(index, retrieved, top_k, first=best_sentence), start=1):
         chunk = index.chunks[ci]
         start, end = chunk.start, chunk.end
         hs, he = index.sentences[si].start, index.sentences[si].end
-        if n == 1 and si == best.sentence:
+        if n == 1 and si == best_sentence:
             # The answer (e.g. a whole list) may reach past the chunk: widen this citation.
             start, end = min(start, a_start), max(end, a_end)
             hs, he = min(hs, a_start), max(he, a_end)
         cdoc = index.documents[chunk.doc_id]
-        scored = next(s for s in retrieved.ranked if s.sentence == si)
         answer.citations.append(Citation(
             n=n, doc=chunk.doc_id, title=cdoc.title, section=chunk.section, start=start, end=end,
-            text=cdoc.text[start:end], score=round(float(scored.score), 4), highlight_start=hs, highlight_end=he,
+            text=cdoc.text[start:end], score=round(float(scores.get(si, 0.0)), 4), highlight_start=hs, highlight_end=he,
         ))
 
+    qset = set(analysis.terms)
     if answer.score < settings.abstain_threshold or not qset:
         answer.message = ABSTAIN_MESSAGE if qset else NO_TERMS_MESSAGE
         return answer
@@ -133,3 +100,44 @@ def compose(
         answer.uncertain = True
         answer.message = UNCERTAIN_MESSAGE
     return answer
+
+
+def _shared_signals(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis, sentence: int) -> dict:
+    """Signals about the passage around ``sentence`` that both answer paths weigh."""
+    chunk_terms = frozenset().union(*(index.chunk_terms(ci) for ci in index.sentence_chunks[sentence]))
+    qset = set(analysis.terms)
+    signals = next((s.signals for s in retrieved.ranked if s.sentence == sentence), {})
+    return {
+        "chunk_terms": chunk_terms,
+        "signals": signals,
+        "coverage": sum(1 for t in qset if prefix_match(t, chunk_terms)) / len(qset) if qset else 0.0,
+        "agreement": 1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
+    }
+
+
+def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis, readings: list[Reading]):
+    """The span that beats "no answer" by the most, the sentence it lies in, and the features."""
+    best = max(readings, key=lambda r: r.preference)
+    p = best.passage
+    sentence = next((k for k in range(p.first, p.last + 1) if index.sentences[k].end > best.span.start), p.sentence)
+    a_start, a_end = best.span.start, best.span.end
+    if analysis.expected_span == "list":
+        # A list question whose answer lies in a list (an item, or the line introducing one) gets
+        # the whole list: the reader's spans are at most a phrase long.
+        region = _list_region(index, sentence)
+        if region:
+            a_start = min(a_start, index.sentences[region[0]].start)
+            a_end = max(a_end, index.sentences[region[1]].end)
+    shared = _shared_signals(index, retrieved, analysis, sentence)
+    sig = shared["signals"]
+    feats = features(
+        reader=best.span.margin / 10.0,
+        rank=1.0 / (1.0 + p.rank),
+        dense=sig.get("dense", 0.0),
+        coverage=shared["coverage"],
+        entity=sig.get("entity", 1.0),
+        oov=retrieved.oov,
+        name_oov=retrieved.name_oov,
+        agreement=shared["agreement"],
+    )
+    return sentence, a_start, a_end, feats

@@ -24,8 +24,8 @@ from .config import Settings
 from .corpus import corpus_files, nothing_to_index
 from .errors import QAError
 
-#: Settings the child does not need; the API key stays out of its environment.
-_NOT_PASSED = {"api_key"}
+#: Settings the child does not need; the keys stay out of its environment.
+_NOT_PASSED = {"api_key", "admin_key"}
 #: The folder that holds this ``qa`` package: the child must run this code, not another copy.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
@@ -69,8 +69,9 @@ def _failure(code: int, tail: bytes) -> str:
     return f"`qa build` failed (exit status {code}){last}"
 
 
-def build_in_child(settings: Settings, quiet: bool = False) -> None:
-    """Run ``qa build`` in a child process with ``settings``; its output is passed through.
+def build_in_child(settings: Settings, quiet: bool = False, on_output=None) -> None:
+    """Run ``qa build`` in a child process with ``settings``; its output is passed through, and
+    each piece of it also to ``on_output(text)`` when given (a server shows build progress).
 
     Raises ``QAError`` with the child's own error message when the build fails. A corpus folder
     that does not exist or holds no .txt/.md file is reported here, without starting a child (a
@@ -86,6 +87,8 @@ def build_in_child(settings: Settings, quiet: bool = False) -> None:
         # the end of it for the error message.
         while chunk := os.read(proc.stderr.fileno(), 65536):
             _pass_through(chunk)
+            if on_output is not None:
+                on_output(chunk.decode("utf-8", errors="replace"))
             tail = (tail + chunk)[-8192:]
         code = proc.wait()
     finally:

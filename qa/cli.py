@@ -10,6 +10,7 @@ import json
 import sys
 import time
 from functools import wraps
+from pathlib import Path
 
 import click
 
@@ -96,19 +97,10 @@ def build(obj, quiet):
 
 
 def _print_answer(answer) -> None:
-    if answer.abstained:
-        click.echo(answer.message or "The corpus does not say.")
-    else:
-        click.echo(answer.text)
-    note = f"; {answer.message}" if answer.uncertain else ""
-    click.echo(f"(confidence {answer.score:.2f}{note})\n")
-    if answer.citations:
-        click.echo("Sources:" if not answer.abstained else "Closest passages:")
-    for c in answer.citations:
-        section = f" › {c.section}" if c.section else ""
-        click.echo(f"[{c.n}] {c.title}{section} ({c.doc}:{c.start}-{c.end}, score {c.score:.2f})")
-        excerpt = " ".join(c.text.split())
-        click.echo(f"    {excerpt}")
+    from .render import to_text
+    from .view import view
+
+    click.echo(to_text(view(answer)) + "\n")
 
 
 @cli.command(cls=_QuestionCommand)
@@ -121,6 +113,8 @@ def _print_answer(answer) -> None:
 def ask(obj, question, as_json, top_k, no_build):
     """Answer QUESTION from the corpus. With QUESTION "-", read one question per line from stdin
     and write one JSON object per line (JSON Lines), loading the model once."""
+    from .view import answer_json
+
     qa = _qa(_settings(**obj, top_k=top_k))
     qa.warm_up(build_if_needed=not no_build, progress=False, on_stage=_stage)
     if question == "-":
@@ -132,17 +126,17 @@ def ask(obj, question, as_json, top_k, no_build):
                 continue
             line = line.rstrip(b"\r\n")
             try:
-                out = qa.ask(line).to_dict()
+                out = answer_json(qa.ask(line))
             except BadQuestionError as e:
                 out = {"question": line.decode("utf-8", "replace"), "error": str(e)}
             if as_json:
                 click.echo(json.dumps(out, ensure_ascii=False))
             else:
-                click.echo(f"Q: {out['question']}\nA: {out.get('answer') or out.get('error') or 'The corpus does not say.'}\n")
+                click.echo(f"Q: {out['question']}\nA: {out.get('answer') or out.get('error') or 'The documents do not say.'}\n")
         return
     answer = qa.ask(question)
     if as_json:
-        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        click.echo(json.dumps(answer_json(answer), ensure_ascii=False))
     else:
         _print_answer(answer)
 
@@ -222,6 +216,57 @@ def eval_(obj, testset, report_dir, as_json, top_k, calibrate, tune_fusion, writ
     )
     if code:
         sys.exit(code)
+
+
+@cli.group()
+def train():
+    """Train the models the pipeline ships (see qa/models/README.md)."""
+
+
+@train.command("reader")
+@click.option("--data", type=click.Path(dir_okay=False), default="../shared/data/squad11-train/train.json.gz",
+              show_default=True, help="SQuAD-format training file (.json or .json.gz).")
+@click.option("--out", type=click.Path(file_okay=False), default="runs/reader", show_default=True,
+              help="Folder for checkpoints and the fp32 weights (kept out of git).")
+@click.option("--seed", type=int, default=13, show_default=True)
+@click.option("--epochs", type=click.FloatRange(0.01, 4), default=1.0, show_default=True)
+@click.option("--max-examples", type=click.IntRange(0), default=0, help="Use only this many examples (0: all).")
+@click.option("--no-resume", is_flag=True, help="Start again even if OUT holds a checkpoint.")
+@click.option("--ship/--no-ship", default=True, show_default=True,
+              help="After training, export int8 ONNX into qa/models/ and measure it against fp32.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@handle_errors
+def train_reader(data, out, seed, epochs, max_examples, no_resume, ship, quiet):
+    """Train the span reader from the packaged MiniLM weights (torch; hours on a CPU)."""
+    import logging
+
+    from .reader.train import TrainConfig, train as run  # deferred: torch
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    final = run(TrainConfig(data=data, out=out, seed=seed, epochs=epochs, max_examples=max_examples),
+                resume=not no_resume, progress=not quiet)
+    click.echo(f"fp32 weights: {final}")
+    if ship:
+        from .reader.export import ship as do_ship
+
+        click.echo(json.dumps(do_ship(final, data=data, progress=not quiet), indent=2))
+    else:
+        click.echo("ship it with: qa train ship --weights " + str(final))
+
+
+@train.command("ship")
+@click.option("--weights", type=click.Path(dir_okay=False, exists=True), default="runs/reader/reader-fp32.pt",
+              show_default=True, help="fp32 weights written by `qa train reader`.")
+@click.option("--data", type=click.Path(dir_okay=False), default="../shared/data/squad11-train/train.json.gz",
+              show_default=True, help="The SQuAD file trained on (its tune articles measure fp32 against int8).")
+@click.option("--limit", type=click.IntRange(0), default=2000, show_default=True,
+              help="Tune questions read with each graph (0: all).")
+@handle_errors
+def train_ship(weights, data, limit):
+    """Export trained weights to int8 ONNX as the shipped reader (qa/models/), fp32 against int8 measured."""
+    from .reader.export import ship as do_ship
+
+    click.echo(json.dumps(do_ship(Path(weights), data=data, limit=limit), indent=2))
 
 
 def main():

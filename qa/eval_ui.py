@@ -1,7 +1,7 @@
 """The "Evaluate" tab of the Gradio app: upload a test set, run it, see the summary, the
 failures and the plots, and download the report.
 
-``evaluate_tab(qa)`` adds the components to the current ``gr.Blocks`` context (``create_demo``
+``evaluate_tab(qa)`` adds the components to the current ``gr.Blocks`` context (``qa.admin.create_admin``
 calls it inside ``with gr.Tab("Evaluate"):``); ``make_evaluator(qa, folder)`` is the handler,
 usable without a browser. A bad file is a readable message in the tab, never a traceback.
 """

@@ -23,6 +23,7 @@ import csv
 import hashlib
 import io
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ from .errors import BadQuestionError, TestSetError
 RETRIEVAL_DEPTH = 10
 HIT_KS = (1, 3, 5)
 MAX_BYTES = 50_000_000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,7 @@ def parse_squad(data: dict, name: str = "test set") -> list[TestItem]:
             raise TestSetError(f"{name}, {path}, field {key!r}: expected {_typename(typ())}, got {_typename(obj[key])}")
         return obj[key]
 
-    items, where = [], []
+    items, where, skipped = [], [], []
     for a, article in enumerate(need(data, "data", list, "top level")):
         for p, para in enumerate(need(article, "paragraphs", list, f"data[{a}]")):
             path = f"data[{a}].paragraphs[{p}]"
@@ -269,10 +272,20 @@ def parse_squad(data: dict, name: str = "test set") -> list[TestItem]:
                     golds.append(need(ans, "text", str, f"{qpath}.answers[{i}]"))
                 if not impossible and not golds:
                     raise TestSetError(f"{name}, {qpath}, field 'answers': empty but 'is_impossible' is not true")
+                # The official SQuAD script drops gold answers that normalise to nothing (SQuAD 2.0
+                # dev has "." as an answer); with none left only "no answer" scores, as here.
+                kept = [g for g in golds if M.normalize_answer(g)]
+                if len(kept) < len(golds):
+                    skipped.append(qpath)
+                    golds = kept
+                    impossible = impossible or not kept
                 entry = {k: qa[k] for k in ("id", "question") if k in qa}
                 entry.update(answers=[] if impossible else golds, evidence=None if impossible else context)
                 items.append(_Fields(f"{name}, {qpath}", entry).item(default_id=qpath))
                 where.append(qpath)
+    if skipped:
+        log.warning("%s: skipped gold answers that are empty once normalised (as the official SQuAD script does) "
+                    "in %d question(s), first %s", name, len(skipped), skipped[0])
     return _unique(items, where, name)
 
 
@@ -318,10 +331,16 @@ def load_testset(path: str | Path) -> TestSet:
 # Running
 
 
-def record_for(item: TestItem, answer, latency_ms: float, top_k: int) -> dict:
-    """The per-question record of a report (plain JSON values only)."""
+def record_for(item: TestItem, answer, latency_ms: float, top_k: int, threshold: float | None = None) -> dict:
+    """The per-question record of a report (plain JSON values only).
+
+    With ``threshold``, ``answer`` came from a run with the abstain threshold at 0 (so the answer
+    a lower threshold would show is known, for the best-threshold figures) and the record shows
+    what the threshold makes of it: the same as asking with it, since confidence does not depend
+    on the threshold."""
     texts = [c.text for c in answer.citations]
-    pred = None if answer.abstained else answer.text
+    candidate = None if answer.abstained else answer.text
+    pred = candidate if threshold is None or answer.score >= threshold else None
     # The highlighted (best) sentence of each citation: a sharper, sentence-level evidence match.
     marked = [c.text[c.highlight_start - c.start:c.highlight_end - c.start] if c.highlight_start is not None else ""
               for c in answer.citations]
@@ -336,8 +355,11 @@ def record_for(item: TestItem, answer, latency_ms: float, top_k: int) -> dict:
         "has_evidence": item.evidence is not None,
         "evidence": item.evidence,
         "prediction": pred,
-        "abstained": bool(answer.abstained),
-        "uncertain": bool(answer.uncertain),
+        "candidate": candidate,  # the answer a threshold of 0 shows
+        "candidate_em": M.exact_match(candidate, item.answers),
+        "candidate_f1": round(M.token_f1(candidate, item.answers), 4),
+        "abstained": pred is None,
+        "uncertain": bool(answer.uncertain) and pred is not None,
         "confidence": round(float(answer.score), 4),
         "em": M.exact_match(pred, item.answers),
         "f1": round(M.token_f1(pred, item.answers), 4),
@@ -361,7 +383,9 @@ def error_record(item: TestItem, error: str) -> dict:
     rec = {
         "id": item.id, "question": item.question, "kind": item.kind, "answers": list(item.answers),
         "answerable": item.answerable, "has_evidence": item.evidence is not None, "evidence": item.evidence,
-        "prediction": None, "abstained": True, "uncertain": False, "confidence": 0.0, "em": M.exact_match(None, item.answers),
+        "prediction": None, "candidate": None, "candidate_em": M.exact_match(None, item.answers),
+        "candidate_f1": M.token_f1(None, item.answers),
+        "abstained": True, "uncertain": False, "confidence": 0.0, "em": M.exact_match(None, item.answers),
         "f1": M.token_f1(None, item.answers), "contained": M.answer_contained(None, item.answers),
         "evidence_rank": None, "evidence_sentence_rank": None, "ndcg@10": 0.0 if item.relevance else None,
         "words": None, "latency_ms": 0.0,
@@ -384,6 +408,10 @@ def run(
     ``on_item(done, total)`` is called after each question (for the web UI).
     """
     qa.warm_up()
+    threshold = qa.settings.abstain_threshold
+    if threshold > 0:  # asked at 0, records keep what lower thresholds would show
+        qa = qa.with_settings(abstain_threshold=0.0)
+        qa.warm_up()
     top_k = top_k or qa.settings.top_k
     depth = max(top_k, RETRIEVAL_DEPTH)
     records = []
@@ -400,7 +428,7 @@ def run(
             except BadQuestionError as e:
                 records.append(error_record(item, str(e)))
             else:
-                records.append(record_for(item, answer, (time.perf_counter() - t0) * 1000.0, top_k))
+                records.append(record_for(item, answer, (time.perf_counter() - t0) * 1000.0, top_k, threshold))
             if bar is not None:
                 bar.update(1)
             if on_item is not None:
@@ -437,6 +465,8 @@ def summarize(records: Sequence[dict]) -> dict:
                               {q: r["answers"] for q, r in by_id.items()})
     out: dict = {"questions": len(records), "errors": sum(1 for r in records if r.get("error"))}
     out.update(squad)
+    out.update(M.best_threshold([(r["confidence"], r["answerable"], r.get("candidate") is not None,
+                                  r.get("candidate_em", r["em"]), r.get("candidate_f1", r["f1"])) for r in records]))
     out.update(M.abstention_scores({q: r["abstained"] for q, r in by_id.items()},
                                    {q: r["answerable"] for q, r in by_id.items()}))
     ranks = {q: r["evidence_rank"] for q, r in by_id.items() if r["has_evidence"]}
@@ -475,6 +505,8 @@ SUMMARY_ROWS: list[tuple[str, str, str]] = [
     ("f1", "token F1 (all)", "%"),
     ("HasAns_exact_match", "exact match (answerable)", "%"),
     ("HasAns_f1", "token F1 (answerable)", "%"),
+    ("best_f1", "token F1 at the best threshold (all)", "%"),
+    ("best_f1_threshold", "best threshold for F1", "f"),
     ("NoAns_exact_match", "abstained (unanswerable)", "%"),
     ("abstention_precision", "abstention precision", "%"),
     ("abstention_recall", "abstention recall", "%"),

@@ -154,7 +154,7 @@ class Index:
             self._terms[key] = got
             return got
         got = frozenset()
-        if i > 0 and not self.span_words(i, "date") and self._same_paragraph(i - 1, i):
+        if i > 0 and not self.span_words(i, "date") and self.same_paragraph(i - 1, i):
             anchor = self._date_anchor(i - 1)
             if anchor is not None:
                 got = frozenset(entity_terms(self.sentences[anchor].text))
@@ -203,7 +203,7 @@ class Index:
             if self.span_words(j, "date"):
                 found = j
                 break
-            if j == 0 or not self._same_paragraph(j - 1, j):
+            if j == 0 or not self.same_paragraph(j - 1, j):
                 break
             j -= 1
         for k in walked:
@@ -228,7 +228,7 @@ class Index:
         return (self.sentences[p].doc_id == self.sentences[j].doc_id
                 and self._section_number(p) == self._section_number(j))
 
-    def _same_paragraph(self, p: int, j: int) -> bool:
+    def same_paragraph(self, p: int, j: int) -> bool:
         """Sentences ``p`` < ``j`` share a section and no blank line (of any whitespace) lies between."""
         if not self.same_section(p, j):
             return False
@@ -317,23 +317,23 @@ def read_manifest(index_dir: Path) -> dict | None:
 
 def build_checksums(folder: Path) -> dict[str, list]:
     """[size, sha256] of every file of a build folder except the manifest, by relative path."""
-    out = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and p.name != "manifest.json":
-            out[p.relative_to(folder).as_posix()] = [p.stat().st_size, sha256_file(p)]
-    return out
+    return {rel: [(folder / rel).stat().st_size, sha256_file(folder / rel)] for rel in build_checksums_names(folder)}
+
+
+def build_checksums_names(folder: Path) -> list[str]:
+    """The files ``build_checksums`` covers, by relative path (without hashing them)."""
+    return [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"]
 
 
 def damage(folder: Path, manifest: dict) -> list[str]:
-    """Files of the build that are missing, truncated or altered since it was written.
-
-    Manifests written before checksums were recorded have none; for those the loader's own
-    consistency checks (parse errors, counts, dimension) are the only guard.
-    """
+    """Files of the build that are missing, truncated, altered or unaccounted for since it was
+    written. A manifest without checksums is damage too (deleting them must not switch the
+    check off); every file of the folder must be listed."""
     want = manifest.get("checksums")
-    if not isinstance(want, dict):
-        return []
-    problems = []
+    if not isinstance(want, dict) or not want:
+        return [f"the index in {folder} is damaged: manifest.json has no checksums of its files"]
+    problems = [f"{rel} is not in the manifest's checksums" for rel in sorted(set(build_checksums_names(folder)) - set(want))]
     for rel, entry in sorted(want.items()):
         p = folder / rel
         try:
@@ -612,7 +612,10 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
         lexical = LexicalIndex.load(folder / "lexical")
         chunk_sentences, sentence_chunks = _link(sentences, chunks)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, IndexError) as e:
-        raise IndexStateError(f"the index in {folder} is damaged ({type(e).__name__}: {e}); run `qa build`") from None
+        # FAISS reports a bad file with a C++ stack in the message: log it, say it in words
+        log.debug("loading %s failed: %r", folder, e)
+        what = "a vector file" if isinstance(e, RuntimeError) else type(e).__name__
+        raise IndexStateError(f"the index in {folder} is damaged ({what} cannot be read); run `qa build`") from None
     counts = manifest.get("counts", {})
     if (
         sentence_vectors.size != len(sentences)
@@ -622,6 +625,9 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
         or chunk_vectors.dim != dim
     ):
         raise IndexStateError(f"the index in {folder} is inconsistent (counts differ); run `qa build`")
+    for vectors in (sentence_vectors, chunk_vectors):
+        if not _unit_length(vectors):
+            raise IndexStateError(f"the index in {folder} is damaged (its vectors are not unit length); run `qa build`")
     # The stored texts must be the corpus files the manifest vouches for (offsets point into them).
     files = manifest.get("files", {})
     for doc_id, doc in documents.items():
@@ -630,6 +636,17 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
                                   "from the corpus file it was built from); run `qa build`")
     return Index(folder, manifest, documents, sentences, chunks, chunk_sentences, sentence_chunks,
                  sentence_vectors, chunk_vectors, lexical)
+
+
+def _unit_length(vectors: VectorIndex, sample: int = 256) -> bool:
+    """Whether a spread sample of the stored vectors has length ~1, as every embedding does
+    (8-bit IVF codes move a length by well under 0.1)."""
+    if vectors.size == 0:
+        return True
+    ids = np.unique(np.linspace(0, vectors.size - 1, min(sample, vectors.size)).astype(np.int64)).tolist()
+    with np.errstate(over="ignore", invalid="ignore"):  # garbage may overflow: that is the finding
+        norms = np.linalg.norm(vectors.reconstruct_batch(ids).astype(np.float64), axis=1)
+    return bool(np.all(np.isfinite(norms)) and np.all(np.abs(norms - 1.0) < 0.1))
 
 
 def _link(sentences: list[Sentence], chunks: list[Chunk]) -> tuple[list[tuple[int, int]], list[list[int]]]:

@@ -112,6 +112,28 @@ def squad_scores(
     return agg, per
 
 
+def best_threshold(rows: Sequence[tuple[float, bool, bool, float, float]]) -> dict[str, float | None]:
+    """The SQuAD 2.0 script's best-threshold EM and F1: the scores had the abstain threshold
+    been set where they are highest. ``rows``: (confidence, answerable, has a candidate answer,
+    that answer's EM, its F1) per question. Returns best_exact_match, best_f1, best_f1_threshold."""
+    if not rows:
+        return {"best_exact_match": None, "best_f1": None, "best_f1_threshold": None}
+    out = {}
+    for name, col in (("exact_match", 3), ("f1", 4)):
+        score = best = float(sum(1 for r in rows if not r[1]))  # everything declined
+        cut = 1.0
+        for conf, answerable, shown, em, f1 in sorted(rows, key=lambda r: -r[0]):
+            if not shown:
+                continue
+            score += (em if col == 3 else f1) if answerable else -1.0
+            if score > best:
+                best, cut = score, conf
+        out[f"best_{name}"] = best / len(rows)
+        if name == "f1":
+            out["best_f1_threshold"] = cut
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Abstention
 

@@ -22,6 +22,7 @@ from .embedding import Embedder, load_embedder
 from .errors import BadQuestionError, IndexStateError
 from .index import Index, build_index, current_build, load_index, stale_reasons
 from .question import QuestionAnalysis, analyse
+from .read import passages, read
 from .retrieval import retrieve
 from .types import Answer, Turn
 
@@ -43,30 +44,28 @@ def clean_question(question, max_chars: int) -> str:
         try:
             question = question.decode("utf-8")
         except UnicodeDecodeError:
-            raise BadQuestionError("the question is not valid UTF-8 text") from None
+            raise BadQuestionError("Your question is not valid UTF-8 text; please type it again.") from None
     if not isinstance(question, str):
-        raise BadQuestionError(f"the question must be text, not {type(question).__name__}")
+        raise BadQuestionError(f"The question must be text, not {type(question).__name__}.")
     if _SURROGATE.search(question):  # from invalid UTF-8 bytes (surrogateescape) or a JSON "\ud800"
-        raise BadQuestionError("the question is not valid Unicode text (it holds invalid UTF-8 bytes or an "
-                               "unpaired surrogate); re-type it or send it as UTF-8")
+        raise BadQuestionError("Your question holds characters that are not valid Unicode text (invalid UTF-8 "
+                               "bytes or a broken character); please type it again.")
     if len(question) > max_chars:
-        raise BadQuestionError(
-            f"the question is {len(question):,} characters long; the limit is {max_chars:,} "
-            "(QA_MAX_QUESTION_CHARS). Ask a shorter question."
-        )
+        raise BadQuestionError(f"Your question is {len(question):,} characters long; the limit is {max_chars:,}. "
+                               "Please ask a shorter question.")
     # NFKC: fullwidth "Ｗｈｅｎ" and ligatures become the letters the model and the index know
     # (the few characters that expand a lot under NFKC cannot make the text more than 4x the limit).
     question = unicodedata.normalize("NFKC", _ANSI.sub(" ", question))[: 4 * max_chars]
     question = " ".join(_CONTROL.sub(" ", question).split())
     if not question:
-        raise BadQuestionError("the question is empty; type a question about the corpus")
+        raise BadQuestionError("The question is empty: please type a question about the documents.")
     return question
 
 
 def clean_history(turns: list[Turn], max_chars: int) -> list[Turn]:
     """Bound what a client-supplied history can cost: the last MAX_HISTORY_TURNS turns, each cut
     to ``max_chars`` characters (a 1 MB turn made one answer take a minute)."""
-    return [t if len(t.content) <= max_chars else Turn(t.role, t.content[:max_chars])
+    return [t if len(t.content) <= max_chars else Turn(t.role, t.content[:max_chars], t.source)
             for t in turns[-MAX_HISTORY_TURNS:]]
 
 
@@ -80,6 +79,7 @@ class QA:
         self.settings = settings or load_settings()
         self.build_in_child = build_in_child and embedder is None
         self._embedder = embedder
+        self._reader = None
         self._index: Index | None = None
         self._lock = threading.Lock()
         self._checked = time.monotonic()  # when we last looked for a newer build
@@ -91,6 +91,15 @@ class QA:
         if self._embedder is None:
             self._embedder = load_embedder(self.settings.embedding_backend, cache_dir=self.settings.index_dir)
         return self._embedder
+
+    @property
+    def reader(self):
+        """The span reader (loaded on first use; sessions are shared by all Readers)."""
+        if self._reader is None:
+            from .reader.onnx_reader import Reader
+
+            self._reader = Reader()
+        return self._reader
 
     @property
     def index(self) -> Index:
@@ -153,9 +162,10 @@ class QA:
             self._index = self._load_index()
         return manifest
 
-    def warm_up(self, build_if_needed: bool = True, progress: bool = False, on_stage=None) -> None:
+    def warm_up(self, build_if_needed: bool = True, progress: bool = False, on_stage=None, on_output=None) -> None:
         """Load the model and the index, building the index first when it is missing, stale or
-        damaged (``load_index`` checks all three, so the index files are hashed once)."""
+        damaged (``load_index`` checks all three, so the index files are hashed once).
+        ``on_output``: gets the output of a child build, as it comes."""
         if self._index is not None:
             return
         with self._lock:
@@ -170,11 +180,12 @@ class QA:
                 if self.build_in_child:
                     from .child_build import build_in_child as run_child
 
-                    run_child(self.settings, quiet=not progress)
+                    run_child(self.settings, quiet=not progress, on_output=on_output)
                 else:
                     build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)
                 self._index = self._load_index()
             self.embedder.warm_up()
+            self.reader.warm_up()
 
     #: Settings that change what is in the index; the others only change how it is searched.
     INDEX_SETTINGS = ("corpus_dir", "index_dir", "chunk_chars", "chunk_overlap", "context_prefix", "embedding_backend")
@@ -183,30 +194,55 @@ class QA:
         """A QA with some settings changed, sharing this one's model and, when no index setting
         changed, its loaded index (cheap; used by evaluation sweeps and ablations)."""
         other = QA(self.settings.replace(**overrides), embedder=self._embedder)
+        other._reader = self._reader
         if self._index is not None and all(
             getattr(other.settings, k) == getattr(self.settings, k) for k in self.INDEX_SETTINGS
         ):
             other._index = self._index
         return other
 
+    def _source_text(self, source: tuple[str, int, int]) -> str:
+        """The text an earlier answer's ``source`` points at ("" when it points at nothing)."""
+        doc_id, start, end = source
+        doc = self.index.documents.get(doc_id)
+        if doc is None or not 0 <= start < end <= len(doc.text) or end - start > 4000:
+            return ""
+        return doc.text[start:end]
+
     def prepare(self, question, history=None) -> tuple[str, str, QuestionAnalysis]:
         """(clean question, retrieval query, analysis): everything before retrieval."""
+        return self._prepare(question, history)[:3]
+
+    def _prepare(self, question, history=None) -> tuple[str, str, QuestionAnalysis, int | None]:
+        """``prepare`` plus the sentence a follow-up refers to: the one the previous answer was
+        copied from (None when the question stands alone or the answer named no source)."""
         s = self.settings
         question = clean_question(question, s.max_question_chars)
         turns = clean_history(parse_history(history), 2 * s.max_question_chars)
-        query = rewrite(question, turns) if s.history_rewrite else question
+        query = rewrite(question, turns, self._source_text) if s.history_rewrite else question
         asked = analyse(question)  # the type comes from the new question only; terms from the query
         if query == question:
-            return question, query, asked
+            return question, query, asked, None
         analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span,
                            list_of=asked.list_of, own_terms=asked.terms)
-        return question, query, analysis
+        last = next((t for t in reversed(turns) if t.role == "assistant"), None)
+        return question, query, analysis, self._sentence_at(last.source) if last and last.source else None
+
+    def _sentence_at(self, source: tuple[str, int, int]) -> int | None:
+        doc_id, start, _ = source
+        for i, sent in enumerate(self.index.sentences):
+            if sent.doc_id == doc_id and sent.start <= start < sent.end:
+                return i
+        return None
 
     def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the corpus (``history``: earlier turns, for follow-ups)."""
-        question, query, analysis = self.prepare(question, history)
+        question, query, analysis, anchor = self._prepare(question, history)
         index = self.index
         qvec = self.embedder.encode([query])[0]
         retrieved = retrieve(index, qvec, analysis, self.settings)
+        # a follow-up reads around the sentence the previous answer came from first
+        found = passages(index, retrieved, self.settings.reader_passages, anchor=anchor)
+        readings = read(self.reader, index, question, found, widen=self.settings.reader_widen)
         return compose(index, retrieved, analysis, self.settings, question=question, query=query,
-                       top_k=top_k or self.settings.top_k)
+                       top_k=top_k or self.settings.top_k, readings=readings)

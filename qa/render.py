@@ -1,62 +1,115 @@
-"""Answers rendered for people: Markdown for the chat, with every piece of corpus or user
-text escaped so that ``<script>`` or ``<img onerror=...>`` inside a document or a question
-is shown as text and never runs. Only our own tags (``<mark>``) are emitted unescaped."""
+"""The one renderer of an answer: ``to_html(view)`` for every web surface (the Gradio chat at
+``/``, its iframe and web-component embeds, and the floating widget, which gets it from the
+API), ``to_text(view)`` for the terminal. Both draw the same ``qa.view.AnswerView``; the styles
+are ``qa/static/answer.css``, loaded by the chat page and inside the widget's shadow root.
+
+Every piece of corpus or user text is HTML-escaped, and none of it becomes a link, script or
+markup: the only tags and attributes are our own, the only links point at this server's
+document view (``/doc/...``) and at the answer's own source card.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 
-from .types import Answer, Citation
+from .view import AnswerView, Segment, SourceView
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:@])")
+_MD_ESCAPED = re.compile(r"\\" + _MD_SPECIAL.pattern)
 
 
 def escape(text: str) -> str:
-    """Make arbitrary text inert in Markdown-with-HTML: HTML-escape, then escape Markdown."""
+    """Make arbitrary text inert in Markdown-with-HTML (the few Markdown places left: the chat's
+    description, the admin pages): HTML-escape, then escape Markdown, ":" and "@" included so
+    that GFM does not autolink "https://..." or "name@example.com"."""
     # quote=False: quotes are harmless outside tags, and "&#x27;" would then be Markdown-escaped
     # into visible text ("parties&#x27; views").
     return _MD_SPECIAL.sub(r"\\\1", html.escape(text, quote=False))
 
 
-def _excerpt(c: Citation, answer: Answer, is_answer_source: bool) -> str:
-    """The citation text, whitespace collapsed, with the supporting sentence in <mark>."""
-    text = c.text
-    if c.highlight_start is None or not (c.start <= c.highlight_start < c.highlight_end <= c.end):
-        return escape(" ".join(text.split()))
-    hs, he = c.highlight_start - c.start, c.highlight_end - c.start
-    before, mid, after = text[:hs], text[hs:he], text[he:]
-    if is_answer_source and answer.answer_start is not None and c.start <= answer.answer_start and answer.answer_end <= c.end:
-        # Bold the answer span inside the highlighted sentence.
-        a0, a1 = answer.answer_start - c.start - hs, answer.answer_end - c.start - hs
-        if 0 <= a0 < a1 <= len(mid) and (a1 - a0) < len(mid.strip()):
-            mid_html = f"{escape(mid[:a0])}<strong>{escape(mid[a0:a1])}</strong>{escape(mid[a1:])}"
+def unescape(text: str) -> str:
+    """The inverse of ``escape``."""
+    return html.unescape(_MD_ESCAPED.sub(r"\1", text))
+
+
+def _e(text: str) -> str:
+    return html.escape(text, quote=True)
+
+
+def _segments(segments: tuple[Segment, ...]) -> str:
+    out = []
+    for s in segments:
+        if s.kind == "answer":
+            out.append(f"<mark><strong>{_e(s.text)}</strong></mark>")
+        elif s.kind == "support":
+            out.append(f"<mark>{_e(s.text)}</mark>")
         else:
-            mid_html = escape(mid)
+            out.append(_e(s.text))
+    return "".join(out).replace("</mark><mark>", "")
+
+
+def _card(src: SourceView, uid: str, open_passage: bool) -> str:
+    where = _e(src.title) + (f" <span class=\"qa-sep\">›</span> {_e(src.section)}" if src.section else "")
+    page = f" · page {src.page}" if src.page else ""
+    longer = src.passage != src.sentence
+    passage = (f'<details class="qa-more"{" open" if open_passage else ""}><summary>Whole passage</summary>'
+               f'<blockquote class="qa-passage">{_segments(src.passage)}</blockquote></details>') if longer else ""
+    return (f'<li id="qa-{uid}-{src.n}" class="qa-card{" qa-supports" if src.supports else ""}">'
+            f'<div class="qa-where"><span class="qa-n" aria-label="Source {src.n}">{src.n}</span>'
+            f'<span class="qa-title">{where}</span></div>'
+            f'<blockquote class="qa-sentence">{_segments(src.sentence)}</blockquote>{passage}'
+            f'<div class="qa-foot"><a class="qa-open" href="{_e(src.link)}">Open in the document</a>'
+            f'<span class="qa-doc">{_e(src.doc)}{page}</span></div></li>')
+
+
+def to_html(v: AnswerView, uid: str | None = None, source: tuple[str, int, int] | None = None) -> str:
+    """The answer card. ``uid`` keeps the ids of several answers on one page apart; ``source``
+    (doc, start, end of the supporting sentence) is recorded for follow-up questions."""
+    # ids from the content, so the same answer renders the same (a test can compare it, a cache keep it)
+    uid = uid or hashlib.blake2b(f"{v.headline}|{[s.link for s in v.sources]}".encode(), digest_size=4).hexdigest()
+    src_attr = f' data-qa-source="{_e(f"{source[0]}|{source[1]}|{source[2]}")}"' if source else ""
+    parts = [f'<div class="qa-answer is-{v.kind}"{src_attr}>']
+    if v.kind == "answer":
+        ref = (f'<a class="qa-ref" href="#qa-{uid}-{v.cite}" aria-label="Go to source {v.cite}">[{v.cite}]</a>'
+               if v.cite is not None and any(s.n == v.cite for s in v.sources) else "")
+        parts.append(f'<p class="qa-headline">{_e(v.headline)}{ref}</p>')
+        cls = "qa-unsure" if v.confidence_label != "Likely" else "qa-likely"
+        note = f' <span class="qa-note">{_e(v.note)}</span>' if v.note else ""
+        parts.append(f'<p class="qa-confidence {cls}"><span class="qa-label" title="Confidence '
+                     f'{v.confidence_percent}%">{_e(v.confidence_label)}</span>{note}</p>')
     else:
-        mid_html = escape(mid)
-    squash = lambda s: " ".join(s.split())  # noqa: E731
-    sep_b = " " if before[-1:].isspace() else ""
-    sep_a = " " if after[:1].isspace() else ""
-    return f"{escape(squash(before))}{sep_b}<mark>{' '.join(mid_html.split())}</mark>{sep_a}{escape(squash(after))}"
+        parts.append(f'<p class="qa-headline qa-declined-text">{_e(v.headline)}</p>')
+        if v.note:
+            parts.append(f'<p class="qa-confidence qa-unsure"><span class="qa-note">{_e(v.note)}</span></p>')
+    if v.sources:
+        parts.append(f'<p class="qa-sources-label">{_e(v.sources_label)}</p><ol class="qa-sources">')
+        parts += [_card(s, uid, False) for s in v.sources]
+        parts.append("</ol>")
+    parts.append("</div>")
+    return "".join(parts)
 
 
-def to_markdown(answer: Answer) -> str:
-    """The chat message: the answer (or the abstention), confidence, then numbered sources."""
+def message_html(text: str, kind: str = "notice") -> str:
+    """A plain message in the answer's place (still indexing, a question too long, an error)."""
+    return f'<div class="qa-answer is-{kind}"><p class="qa-headline qa-message">{_e(text)}</p></div>'
+
+
+def to_text(v: AnswerView) -> str:
+    """The answer for a terminal: the same parts, in lines."""
     lines = []
-    if answer.abstained:
-        lines.append(f"**{escape(answer.message or 'The corpus does not say.')}**")
+    if v.kind == "answer":
+        ref = f" [{v.cite}]" if v.cite is not None else ""
+        lines.append(f"{v.headline}{ref}")
+        lines.append(f"({v.confidence_label}, {v.confidence_percent}%{'; ' + v.note if v.note else ''})")
     else:
-        lines.append(f"**{escape(' '.join(answer.text.split()))}**")
-    note = ""
-    if answer.uncertain and not answer.abstained:
-        note = f" — {escape(answer.message or 'Not sure: check the sources below.')}"
-    lines.append(f"\n*Confidence {answer.score:.0%}{note}*")
-    if answer.citations:
-        lines.append("\n**Sources**" if not answer.abstained else "\n**Closest passages**")
-    for c in answer.citations:
-        where = escape(c.title) + (f" › {escape(c.section)}" if c.section else "")
-        is_src = not answer.abstained and answer.answer_citation == c.n
-        lines.append(f"\n{c.n}\\. *{where}* — `{html.escape(c.doc)}` (score {c.score:.2f})\n")
-        lines.append(f"> {_excerpt(c, answer, is_src)}")
+        lines.append(v.headline + (f" {v.note}" if v.note else ""))
+    if v.sources:
+        lines.append("")
+        lines.append(f"{v.sources_label}:")
+    for s in v.sources:
+        where = s.title + (f" › {s.section}" if s.section else "")
+        lines.append(f"[{s.n}] {where} ({s.doc}{f', page {s.page}' if s.page else ''})")
+        lines.append("    " + "".join(seg.text for seg in s.sentence))
     return "\n".join(lines)

@@ -74,7 +74,6 @@ class Scored:
 class Retrieved:
     ranked: list[Scored]  # best first
     oov: float  # share of the question's content terms that occur nowhere in the corpus
-    head_oov: float  # 1.0 when the question's first content term occurs nowhere in the corpus
     name_oov: float  # 1.0 when a name in the question (not a number) occurs nowhere in the corpus
     dense_top: int | None  # best sentence by dense score alone
     lexical_top: int | None  # best sentence by BM25 alone
@@ -237,7 +236,6 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     return Retrieved(
         ranked=ranked,
         oov=oov,
-        head_oov=1.0 if focus_sets and not focus_sets[0] else 0.0,  # the first focus term matches nothing
         name_oov=1.0 if any(not m for t, m in zip(analysis.entities, entity_sets) if not t[:1].isdigit()) else 0.0,
         dense_top=next(iter(dense_rank), None),
         lexical_top=lex_order[0] if lex_order else None,

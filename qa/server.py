@@ -7,24 +7,25 @@
 - ``GET /widget.js``: the floating chat widget (``qa/static/widget.js``), one ``<script>`` tag;
 - ``GET /gradio.js``: Gradio's own web-component loader, from the installed gradio package, so
   ``<gradio-app src=...>`` works without a CDN;
-- ``GET /healthz``: liveness and index size;
-- the Gradio chat (``qa.web.create_demo``) mounted at ``/`` (its ``gradio_client`` route is ``/ask``).
+- ``GET /healthz``: liveness, index size, or build progress while the index is being built;
+- the Gradio chat (``qa.web.create_demo``) mounted at ``/`` (its ``gradio_client`` route is ``/ask``);
+- the admin pages (``qa.admin``: evaluation) at ``/admin``, behind the admin key.
 
-Who may use it from another site is one setting, ``allowed_origins``: CORS for the API and the
-web component, and ``Content-Security-Policy: frame-ancestors`` for iframes. ``api_key`` guards
-``/api/ask``; ``max_request_bytes`` caps request bodies under ``/api/``.
+Everything passes ``qa.http_guard.Guard`` first: only the routes listed there exist, each with
+its body cap and origin rule. Who may use the chat from another site is one setting,
+``allowed_origins``: CORS for the API and the web component, ``Content-Security-Policy:
+frame-ancestors`` for iframes. ``api_key`` guards ``/api/ask``; ``admin_key`` guards ``/admin``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import logging
 import os
 import re
-import socket
+import sys
 import threading
-import time
+import traceback
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -33,17 +34,17 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .config import Settings
 from .errors import BadQuestionError, QAError
+from .http_guard import ADMIN_PREFIX, NO_BODY, AccessLog, Guard, Rule, gradio_rules, is_loopback_host
 
 if TYPE_CHECKING:
     from .pipeline import QA
+    from .startup import Startup
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 API_PREFIX = "/api/"
 EXAMPLE_BODY = '{"question": "When was the dialogue declared?"}'  # quoted in error messages
-#: Gradio's event routes (mounted at "/"): what the browser and gradio_client post questions to.
-GRADIO_EVENT_PREFIXES = ("/gradio_api/queue/join", "/gradio_api/call/", "/gradio_api/run/", "/gradio_api/api/")
 #: Origins allowed when ``allowed_origins`` is empty: this machine, any port, http or https.
 LOCAL_ORIGINS = (
     "http://localhost:*", "http://127.0.0.1:*", "http://[::1]:*",
@@ -95,78 +96,34 @@ def origin_regex(origins: list[str]) -> str:
 
 
 def frame_ancestors(origins: list[str]) -> str:
-    """The CSP header value that lets exactly these origins (and this server) frame the chat."""
-    return "frame-ancestors *" if origins == ["*"] else "frame-ancestors 'self' " + " ".join(origins)
-
-
-# ---------------------------------------------------------------------------------------------
-# Small ASGI middlewares (plain ASGI so streaming Gradio responses pass through untouched).
-
-
-class BodyLimit:
-    """Refuse request bodies over ``max_bytes`` under ``prefix`` with 413, before the app reads them."""
-
-    def __init__(self, app, max_bytes: int, prefix: str | tuple[str, ...] = API_PREFIX):
-        self.app, self.max_bytes, self.prefix = app, max_bytes, prefix
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
-            return await self.app(scope, receive, send)
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await self._refuse(send)
-        # No or honest Content-Length: read (at most max_bytes + 1) and replay to the app.
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_bytes:
-                return await self._refuse(send)
-            chunks.append(chunk)
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        sent = False
-
-        async def replay():
-            nonlocal sent
-            if not sent:
-                sent = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()
-
-        return await self.app(scope, replay, send)
-
-    async def _refuse(self, send):
-        import json
-
-        payload = json.dumps({
-            "error": f"request body too large; the limit is {self.max_bytes:,} bytes (QA_MAX_REQUEST_BYTES)",
-            "code": "too_large",
-        }).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                                (b"connection", b"close")]})
-        await send({"type": "http.response.body", "body": payload})
+    """The CSP header value that lets exactly these origins (and this server) frame the chat.
+    CSP host sources cannot be IPv6 literals, so ``http://[::1]:*`` (allowed for CORS) is left
+    out here: browsers logged an error for it on every page load."""
+    if origins == ["*"]:
+        return "frame-ancestors *"
+    return " ".join(["frame-ancestors", "'self'", *(o for o in origins if "://[" not in o)])
 
 
 class SecurityHeaders:
-    """Add ``Content-Security-Policy: frame-ancestors ...`` and ``nosniff`` to every response."""
+    """``Content-Security-Policy: frame-ancestors ...`` and ``nosniff`` on every response; the
+    admin pages may not be framed at all."""
 
     def __init__(self, app, csp: str):
         self.app = app
-        self.headers = [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff")]
+        self.public = [(b"content-security-policy", csp.encode()), (b"x-content-type-options", b"nosniff")]
+        self.admin = [(b"content-security-policy", b"frame-ancestors 'none'"), (b"x-content-type-options", b"nosniff"),
+                      (b"referrer-policy", b"same-origin")]
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        path = scope["path"]
+        extra = self.admin if path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/") else self.public
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 names = {k.lower() for k, _ in message.get("headers", [])}
-                message["headers"] = list(message.get("headers", [])) + [h for h in self.headers if h[0] not in names]
+                message["headers"] = list(message.get("headers", [])) + [h for h in extra if h[0] not in names]
             await send(message)
 
         return await self.app(scope, receive, send_with_headers)
@@ -176,9 +133,27 @@ class SecurityHeaders:
 # The API's shapes (OpenAPI is generated from these).
 
 
+class SourceRef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    doc: str
+    start: int = Field(ge=0)
+    end: int = Field(ge=0)
+
+
 class HistoryTurn(BaseModel):
     role: Literal["user", "assistant"] = Field(description="Who said it.")
     content: str = Field(description="What was said (for assistant turns, the answer text).")
+    source: SourceRef | None = Field(None, description="For an answer: its `source` as /api/ask returned it, so a "
+                                                       "follow-up resolves to the sentence that answer came from.")
+
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    question: str = Field(description="The question that was answered.")
+    answer: str | None = Field(description="The answer shown; null when the bot declined.")
+    vote: Literal["up", "down"]
+    correction: str = Field("", description="What the answer should have been (optional, with a down vote).")
+    history: list[HistoryTurn] | None = None
 
 
 class AskRequest(BaseModel):
@@ -242,8 +217,15 @@ def _gradio_loader() -> Path:
     return Path(str(resources.files("gradio").joinpath("templates/frontend/gradio.js")))
 
 
-def create_app(qa: QA, settings: Settings | None = None):
-    """The FastAPI app: API, widget, web-component loader, health check, Gradio chat at ``/``."""
+def admin_enabled(settings: Settings) -> bool:
+    """The admin pages exist with an admin key, or without one on a loopback bind."""
+    return bool(settings.admin_key) or is_loopback_host(settings.host)
+
+
+def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None = None):
+    """The FastAPI app: API, widget, web-component loader, health check, Gradio chat at ``/``,
+    admin pages at ``/admin``. With ``startup`` (``qa serve``), questions and ``/healthz`` wait
+    for nothing: until the index is loaded they say it is being built."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home
     import gradio as gr
     from fastapi import Depends, FastAPI, Request
@@ -254,8 +236,11 @@ def create_app(qa: QA, settings: Settings | None = None):
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.middleware.cors import CORSMiddleware
 
-    from .eval_ui import MAX_UPLOAD_BYTES
-    from .web import create_demo
+    from .admin import MAX_UPLOAD_BYTES, create_admin
+    from .docview import message as page_message
+    from .render import to_html
+    from .view import answer_json, answer_source, view
+    from .web import chat_css, chat_theme, create_demo
 
     settings = settings or qa.settings
     if settings.max_request_bytes < 1024:
@@ -341,6 +326,9 @@ def create_app(qa: QA, settings: Settings | None = None):
         the corpus and comes with numbered citations (exact excerpts with character offsets); when
         the evidence is too weak, `abstained` is true and the citations are the closest passages."""
         history = [t.model_dump() for t in req.history or []]
+        waiting = startup.not_ready() if startup is not None else None
+        if waiting:
+            return error(503, "unavailable", waiting, headers={"Retry-After": "10"})
         try:
             with answer_slots:  # at most `concurrency` at once: more only thrash 2 cores (docs/robustness.md)
                 answer = qa.ask(req.question, history=history, top_k=req.top_k)
@@ -351,10 +339,56 @@ def create_app(qa: QA, settings: Settings | None = None):
         except Exception:
             log.exception("failed to answer %r", req.question)
             return error(500, "internal", "something went wrong while answering; the error was logged on the server")
-        return JSONResponse(answer.to_dict())
+        out = answer_json(answer)
+        out["html"] = to_html(view(answer), source=answer_source(answer))
+        return JSONResponse(out)
+
+    @app.post("/api/feedback", summary="Thumbs up or down on an answer", tags=["qa"], response_model=None,
+              dependencies=[Depends(check_key)],
+              responses={200: {"description": "Stored."}, 400: {**err}, 413: {**err}, 422: {**err}, 503: {**err}})
+    def give_feedback(req: FeedbackRequest):
+        """Store a vote (and an optional correction) on an answer, append-only; `qa eval` reads the
+        file as a test set (docs/evaluation.md)."""
+        from . import feedback
+
+        vote = feedback.Vote(req.question, req.answer, req.vote == "up", req.correction,
+                             tuple(t.model_dump(include={"role", "content"}) for t in req.history or []))
+        try:
+            feedback.append(settings.feedback_path, feedback.record(vote, settings.max_question_chars))
+        except QAError as e:
+            return error(503, "unavailable", str(e))
+        return {"stored": True}
+
+    @app.get("/doc/{doc_id:path}", include_in_schema=False)
+    def document(doc_id: str, start: int | None = None, end: int | None = None):
+        """The whole document, the cited passage highlighted and scrolled to (``#passage``)."""
+        from fastapi.responses import HTMLResponse
+
+        from .docview import page
+
+        waiting = startup.not_ready() if startup is not None else None
+        if waiting:
+            return HTMLResponse(page_message(waiting), status_code=503)
+        try:
+            index = qa.index
+        except QAError:
+            return HTMLResponse(page_message("The documents cannot be searched right now."), status_code=503)
+        doc = index.documents.get(doc_id)
+        if doc is None:
+            return HTMLResponse(page_message("There is no such document here."), status_code=404)
+        return HTMLResponse(page(doc, start, end), headers={"Cache-Control": "no-store"})
+
+    @app.get("/answer.css", include_in_schema=False)
+    def answer_css():
+        return FileResponse(STATIC_DIR / "answer.css", media_type="text/css; charset=utf-8",
+                            headers={"Cache-Control": "public, max-age=300"})
 
     @app.get("/healthz", tags=["ops"], summary="Liveness and index size")
     def healthz():
+        if startup is not None:
+            status = startup.status()
+            return JSONResponse(status, status_code=200 if status["status"] == "ok" else 503,
+                                headers=None if status["status"] == "ok" else {"Retry-After": "5"})
         try:
             index = qa.index
         except QAError as e:  # e.g. the corpus folder is missing: the app runs, but cannot answer yet
@@ -384,98 +418,101 @@ def create_app(qa: QA, settings: Settings | None = None):
                      "(schema at /openapi.json)")
 
     # Middleware: the last added runs first. CORS is ours, so Gradio adds none of its own.
-    app.add_middleware(BodyLimit, max_bytes=settings.max_request_bytes)
-    # The chat's own HTTP routes read whole bodies too (a 20 MB message was read, then refused):
-    # cap them, generously, since a browser sends the conversation so far with each message.
-    # Not /gradio_api/upload (files for the Evaluate tab).
-    app.add_middleware(BodyLimit, max_bytes=max(1 << 20, 16 * settings.max_request_bytes),
-                       prefix=GRADIO_EVENT_PREFIXES)
     cors = {"allow_origins": ["*"]} if origins == ["*"] else {"allow_origin_regex": origin_regex(origins)}
     app.add_middleware(CORSMiddleware, **cors, allow_methods=["GET", "POST", "OPTIONS"], allow_headers=["*"],
                        allow_credentials=False, max_age=600)
     app.add_middleware(SecurityHeaders, csp=frame_ancestors(origins))
+    with_admin = admin_enabled(settings)
+    allowed = re.compile(origin_regex(origins)) if origins != ["*"] else None
+    app.add_middleware(Guard, rules=routes(settings, with_admin),
+                       origin_ok=lambda o: allowed is None or allowed.match(o) is not None,
+                       admin_key=settings.admin_key, loopback_bind=is_loopback_host(settings.host))
+    app.add_middleware(AccessLog)
 
     # Gradio answers one event at a time unless told otherwise; answering is read-only and thread-safe.
-    demo = create_demo(qa).queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
+    if with_admin:
+        admin = create_admin(qa).queue(default_concurrency_limit=1, max_size=16)
+        app = gr.mount_gradio_app(app, admin, path=ADMIN_PREFIX, server_name=settings.host, server_port=settings.port,
+                                  show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD_BYTES, theme=chat_theme())
+        _launched(admin)
+    demo = create_demo(qa, startup).queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo.state_session_capacity = settings.chat_sessions  # bounds memory: Gradio keeps 10,000 sessions by default
-    # Gradio would otherwise accept uploads of any size to /gradio_api/upload (the Evaluate tab's
-    # file box) and keep them on disk; test sets are small, so the tab's own limit caps uploads.
-    return gr.mount_gradio_app(app, demo, path="/", server_name=settings.host, server_port=settings.port,
-                               show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD_BYTES)
+    app = gr.mount_gradio_app(app, demo, path="/", server_name=settings.host, server_port=settings.port,
+                              show_error=False, ssr_mode=False, theme=chat_theme(), css=chat_css())
+    _launched(demo)
+    _quiet_gradio_tracebacks()
+    _unknown_endpoints_are_404(app)
+    return app
+
+
+def _unknown_endpoints_are_404(app) -> None:
+    """Gradio raises FnIndexInferError for an api_name it does not have, which became a 500 and a
+    printed stack; it is the client's mistake, so each mounted Gradio app answers 404."""
+    from fastapi.responses import JSONResponse
+    from gradio.route_utils import FnIndexInferError
+
+    async def unknown(request, exc):
+        return JSONResponse({"error": "no such API endpoint; see /gradio_api/info", "code": "not_found"}, status_code=404)
+
+    for route in app.routes:
+        mounted = getattr(route, "app", None)
+        if mounted is not None and hasattr(mounted, "get_blocks"):
+            mounted.add_exception_handler(FnIndexInferError, unknown)
+
+
+class _OneLineTracebacks:
+    """Stands in for the ``traceback`` module inside Gradio's event code, which prints a full
+    stack for every event whose input it refuses (a missing value, a file that was never
+    uploaded): clients can send those at will, so each becomes one warning line instead. Our own
+    handlers catch and log their errors themselves (qa/web.py, qa/eval_ui.py)."""
+
+    def __getattr__(self, name):
+        return getattr(traceback, name)
+
+    @staticmethod
+    def print_exc(*args, **kwargs):
+        e = sys.exc_info()[1]
+        logging.getLogger("qa.gradio").warning("event refused: %s: %s", type(e).__name__,
+                                               " ".join(str(e).split())[:300])
+
+
+def _quiet_gradio_tracebacks() -> None:
+    import gradio.queueing
+    import gradio.routes
+
+    for module in (gradio.queueing, gradio.routes):
+        module.traceback = _OneLineTracebacks()
+
+
+def _launched(blocks) -> None:
+    """Mark mounted Blocks as launched. Gradio checks that a file named in an event's input was
+    uploaded to this server (``processing_utils._check_allowed``) only once ``has_launched`` is
+    set, which ``launch()`` does and ``mount_gradio_app`` does not: without this, any path on the
+    machine sent inside a chat message was copied into Gradio's cache and served."""
+    blocks.has_launched = True
+
+
+def routes(settings: Settings, with_admin: bool) -> list[Rule]:
+    """Every request the server accepts (qa.http_guard.Guard refuses the rest with 404)."""
+    read = {"GET", "HEAD"}
+    # The chat's event routes carry the conversation so far with each message: generous, bounded.
+    event_body = max(1 << 20, 16 * settings.max_request_bytes)
+    ours = [Rule(frozenset(read), p) for p in ("/healthz", "/widget.js", "/gradio.js", "/openapi.json", "/answer.css",
+                                                 "/doc/*")]
+    ours += [Rule(frozenset({"POST"}), "/api/ask", settings.max_request_bytes),
+             Rule(frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}), "/api/*", settings.max_request_bytes)]
+    rules = ours + gradio_rules("", event_body)
+    if with_admin:
+        from .admin import MAX_UPLOAD_BYTES
+
+        rules += gradio_rules(ADMIN_PREFIX, event_body, admin=True)
+        rules += [Rule(frozenset({"POST"}), ADMIN_PREFIX + "/gradio_api/upload*", MAX_UPLOAD_BYTES + (64 << 10), True),
+                  Rule(frozenset(read), ADMIN_PREFIX + "/gradio_api/upload_progress*", NO_BODY, True),
+                  Rule(frozenset(read), ADMIN_PREFIX + "/gradio_api/file=*", NO_BODY, True)]
+    return rules
 
 
 def _version() -> str:
     from . import __version__
 
     return __version__
-
-
-# ---------------------------------------------------------------------------------------------
-# Running it.
-
-
-def bind(host: str, port: int) -> socket.socket:
-    """A listening socket; ``port=0`` picks a free one (read it from ``sock.getsockname()``)."""
-    # proto=IPPROTO_TCP, not the default 0: asyncio sets TCP_NODELAY on accepted connections only for
-    # sockets that say they are TCP, and without it every keep-alive request waited ~40 ms (Nagle +
-    # delayed ACK) -- see docs/robustness.md.
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as e:
-        sock.close()
-        raise QAError(f"cannot listen on {host}:{port} ({e.strerror}); pick another port with --port or QA_PORT") from None
-    sock.listen(128)
-    sock.set_inheritable(True)
-    return sock
-
-
-def _uvicorn_server(app, **config):
-    """A uvicorn server that, on shutdown, first ends Gradio's endless heartbeat streams (as
-    ``demo.close()`` would), so Ctrl-C with browsers still connected stops promptly and cleanly."""
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        async def shutdown(self, sockets=None):
-            for route in getattr(app, "routes", []):
-                stop = getattr(getattr(route, "app", None), "stop_event", None)
-                if stop is not None:
-                    stop.set()
-            await super().shutdown(sockets=sockets)
-
-    return Server(uvicorn.Config(app, log_level="warning", lifespan="on", **config))
-
-
-@contextlib.contextmanager
-def serve_in_thread(app, host: str = "127.0.0.1", port: int = 0, timeout: float = 30.0):
-    """Run ``app`` with uvicorn in a background thread; yields its base URL, stops it on exit.
-
-    For tests and notebooks. ``port=0`` picks a free port; waits at most ``timeout`` seconds.
-    """
-    sock = bind(host, port)
-    port = sock.getsockname()[1]
-    server = _uvicorn_server(app, timeout_graceful_shutdown=2)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=f"uvicorn-{port}")
-    thread.start()
-    deadline = time.monotonic() + timeout
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError(f"the server on {host}:{port} did not start within {timeout:.0f} s")
-        time.sleep(0.02)
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=timeout)
-        sock.close()
-
-
-def run(app, sock: socket.socket) -> None:
-    """Serve ``app`` on the listening socket ``sock`` (from ``bind``) in the foreground until Ctrl-C."""
-    try:
-        _uvicorn_server(app, timeout_graceful_shutdown=5).run(sockets=[sock])  # answers in flight get 5 s
-    finally:
-        sock.close()

@@ -1,8 +1,10 @@
-"""Typed spans inside a sentence: dates, amounts of money, counts, people, places.
+"""Typed spans inside a sentence (dates, amounts of money, counts, durations, people, places)
+and enumerations ("A, B, and C"): signals for retrieval, which favours a sentence that holds the
+kind of thing a question asks for (qa/retrieval.py ``type_match``, ``listing``). The answer
+itself is the reader's span (qa/read.py).
 
-Each finder returns ``Span(start, end, kind)`` with offsets into the text it was given, so
-an answer span is always an exact slice of the corpus. Rules are deliberately conservative:
-a span is offered only when its shape is unambiguous; otherwise the whole sentence answers.
+Each finder returns ``Span(start, end, kind)`` with offsets into the text it was given. Rules are
+deliberately conservative: a span is offered only when its shape is unambiguous.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import re
 from itertools import takewhile
 from dataclasses import dataclass
 
-from .text import STOPWORDS, fold, words
+from .text import fold
 
 _MONTH = r"(?:January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec)\.?"
 _DATE = re.compile(
@@ -128,66 +130,6 @@ def find_spans(text: str, kind: str) -> list[Span]:
             continue
         out.append(s)
     return out
-
-
-def _item_start(text: str, pos: int) -> int:
-    """Where the list item holding offset ``pos`` starts: after the last "," ";" or ":" before it."""
-    return max(text.rfind(sep, 0, pos) for sep in ",;:") + 1
-
-
-def best_span(text: str, kind: str, question: str) -> Span | None:
-    """The span of ``kind`` that best answers ``question`` in ``text``, or None when the whole
-    sentence should answer.
-
-    Spans that merely repeat the question ("Tokyo" when asked about the Tokyo meeting) are
-    dropped, and so is a person the question names ("Who said ... thanks to Tokayev?" is not
-    answered "Kassym-Jomart Tokayev"); among the rest, the one nearest the question's words
-    wins. None: no span, a question about who someone is ("Who is Tokayev?": the sentence
-    says), or several people listed with no question word inside one of their items ("Who
-    attended the meeting?" over a sentence naming every minister).
-    """
-    q_words = set(words(question))
-    asked = q_words - STOPWORDS
-    found = [(s, set(words(text[s.start:s.end]))) for s in find_spans(text, kind)]
-    if kind == "person" and asked and any(asked <= span_words for _, span_words in found):
-        return None  # every content word of the question is this person's name: "who is X?"
-    cands = []
-    for s, span_words in found:
-        if span_words and span_words <= q_words:
-            continue
-        if kind == "person" and span_words & asked:
-            continue
-        cands.append(s)
-    if not cands:
-        return None
-    if len(cands) == 1:
-        return cands[0]
-    # Anchor on the question words that pin a place in the sentence: those occurring once
-    # there ("Kyrgyzstan" in a list of ministers), not the ones repeated everywhere
-    # ("Foreign Minister"). The span nearest after/around an anchor wins.
-    folded = fold(text).lower()
-    positions: dict[str, list[int]] = {}
-    for w in q_words:
-        if len(w) > 3:
-            hits = [m.start() for m in re.finditer(rf"\b{re.escape(w)}", folded)]
-            if hits:
-                positions[w] = hits
-    unique = [p[0] for p in positions.values() if len(p) == 1]
-    if kind == "person" and len(cands) >= MIN_NAMES and not any(
-            _item_start(text, s.start) <= a < s.end for s in cands for a in unique):
-        # Several people listed and no question word found once, inside one of the list's
-        # items ("Foreign Minister of Kyrgyzstan Erlan Abdyldaev"), to pick one of them.
-        return None
-    anchors = unique or [a for p in positions.values() for a in p]
-    if not anchors:
-        return cands[0]
-
-    def distance(s: Span) -> int:
-        # A name usually follows what identifies it ("Minister of Kyrgyzstan Erlan Abdyldaev"),
-        # so an anchor before the span counts a little closer than one after it.
-        return min((s.start - a) if a <= s.start else 3 * (a - s.end) + 10 for a in anchors)
-
-    return min(cands, key=distance)
 
 
 # --- Enumerations: a sentence that lists several things --------------------------------------

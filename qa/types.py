@@ -74,6 +74,9 @@ class Turn:
 
     role: Literal["user", "assistant"]
     content: str
+    # for an answer: where its supporting sentence is (document id, start, end), so a follow-up
+    # resolves to what that answer was about, not only to the topic
+    source: tuple[str, int, int] | None = None
 
 
 @dataclass

@@ -1,125 +1,104 @@
 """Ablation table for docs/quality.md: each technique switched off in turn, measured with the
-evaluation harness (qa.evaluation) on a test set.
+evaluation harness (qa.evaluation) on test sets, each over its own corpus.
 
-    .venv/bin/python scripts/ablation.py testsets/dev.jsonl [testsets/heldout.jsonl ...]
+    .venv/bin/python scripts/ablation.py testsets/dev.jsonl:corpus \\
+        /tmp/heldout-tune/questions.json:/tmp/heldout-tune/corpus --limit 600
 
-Answer quality is reported with abstention switched off (threshold 0), so a technique's effect
-on ranking and extraction is not mixed up with the confidence threshold; the last columns give
-the abstention behaviour at the configured (calibrated) threshold.
-
-A second table ablates the confidence features (qa/confidence.py): for each row the confidence
-is refitted on the first test set (dev) without that feature, the way ``qa eval --calibrate
---max-false-abstention 0.05`` fits it, and the fitted weights and threshold are applied to every
-test set: answerable questions answered right, unanswerable ones declined, answerable ones
-declined.
+Answer quality (token F1, exact match and "contains a gold answer" on answerable questions,
+evidence hit@1) is measured with abstention off (threshold 0), so a technique's effect on
+retrieval and reading is not mixed up with the threshold. A second table refits the confidence
+on all the sets together without each feature (as scripts/calibrate.py fits it) and reports
+SQuAD F1 over all questions, unanswerable declined and answerable declined.
 """
 
 from __future__ import annotations
 
+import argparse
+import random
 import sys
-import tempfile
 from pathlib import Path
 
-from qa import checks
-from qa import metrics as M
-from qa.calibrate import calibrate_records, derive, rescore
-from qa.confidence import FEATURES
-from qa.config import load_settings
-from qa.evaluation import evaluate, load_testset, run
-from qa.pipeline import QA
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-#: Confidence features whose contribution the second table measures.
-CONFIDENCE_ABLATIONS = ("mismatch", "name_oov")
-#: Answer-slot checks inside the ``mismatch`` feature (qa/checks.py) switched off one at a time:
-#: the answers are recomputed without the check and the confidence refitted.
-CHECK_ABLATIONS = ("missing_attribute", "number_conflict", "missing_kind", "missing_name_part", "missing_person")
+import qa.read as reading  # noqa: E402
+from qa.calibrate import calibrate_records, rescore  # noqa: E402
+from qa.confidence import FEATURES  # noqa: E402
+from qa.config import load_settings  # noqa: E402
+from qa.evaluation import run, summarize  # noqa: E402
+from calibrate import open_pair  # noqa: E402  (scripts/calibrate.py)
 
 
 def variants(base):
     w = dict(base.fusion_weights)
-    yield "full system", {}
-    yield "fusion = plain RRF (dense + BM25)", {"fusion": "rrf"}
-    yield "dense only (sentences)", {"fusion_weights": {"dense": 1.0}}
-    yield "BM25 only", {"fusion_weights": {"lexical": 1.0}}
+    yield "full system", {}, None
+    yield "fusion = plain RRF (dense + BM25)", {"fusion": "rrf"}, None
+    yield "dense only (sentences)", {"fusion_weights": {"dense": 1.0}}, None
+    yield "BM25 only", {"fusion_weights": {"lexical": 1.0}}, None
     for name in ("chunk_dense", "lexical", "coverage", "entity", "type_match", "novelty", "listing", "additive"):
         if w.get(name):
-            yield f"without {name} signal", {"fusion_weights": {**w, name: 0.0}}
-    yield "without span extraction", {"extract_spans": False}
-    yield "without follow-up rewriting", {"history_rewrite": False}
-    yield "without event frames", {"event_frames": False}
-    yield "without title/section context in embeddings", {"context_prefix": False}
+            yield f"without the {name} signal", {"fusion_weights": {**w, name: 0.0}}, None
+    yield "without event frames", {"event_frames": False}, None
+    yield "without follow-up rewriting", {"history_rewrite": False}, None
+    yield "follow-up bonus 0", {}, ("FOLLOW_UP_BONUS", 0.0)
+    yield "reader reads 1 passage", {"reader_passages": 1}, None
+    yield "reader reads 2 passages", {"reader_passages": 2}, None
+    yield "reader reads 6 passages", {"reader_passages": 6}, None
+    yield "no answer widening (reader_widen 0)", {"reader_widen": 0.0}, None
 
 
-def row(qa, testset):
-    _, m = evaluate(qa, testset)
-    return m
-
-
-def main(paths):
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("pairs", nargs="+", metavar="TESTSET:CORPUS")
+    ap.add_argument("--limit", type=int, default=0, help="a fixed random sample of this many questions per set")
+    ap.add_argument("--max-false-abstention", type=float, default=0.08)
+    args = ap.parse_args(argv)
     base = load_settings()
-    first = QA(base)
-    first.warm_up()
-    tmp = Path(tempfile.mkdtemp(prefix="qa-ablation-"))
-    sets = [load_testset(p) for p in paths]
-    header = "| variant | " + " | ".join(
-        f"{Path(p).stem}: contained / hit@1 / hit@3 / words" for p in paths) + " |"
-    print(header)
-    print("|" + "---|" * (1 + len(paths)))
-    for label, overrides in variants(base):
-        settings = base.replace(abstain_threshold=0.0, **overrides)
-        if "context_prefix" in overrides:  # needs its own index
-            settings = settings.replace(index_dir=tmp / "index")
-        qa = first.with_settings(**{k: getattr(settings, k) for k in ("abstain_threshold", "index_dir", *overrides)})
-        qa.warm_up()
-        cells = []
-        for ts in sets:
-            m = row(qa, ts)
-            cells.append(f"{m['HasAns_contained']:.1%} / {m['hit@1']:.1%} / {m['hit@3']:.1%} / "
-                         f"{m['words_median']:.0f}")
+    sets = []
+    for pair in args.pairs:
+        testset, qa = open_pair(pair, base)
+        items = testset.items
+        if args.limit and len(items) > args.limit:
+            items = random.Random(0).sample(items, args.limit)
+        sets.append((Path(testset.path).stem, qa, items))
+    print("| variant | " + " | ".join(f"{n}: F1 / EM / contained / hit@1" for n, _, _ in sets) + " |")
+    print("|" + "---|" * (1 + len(sets)))
+    full = None
+    for label, overrides, patch in variants(base):
+        old = getattr(reading, patch[0]) if patch else None
+        if patch:
+            setattr(reading, patch[0], patch[1])
+        try:
+            cells, recs = [], []
+            for _, qa, items in sets:
+                rs = run(qa.with_settings(**overrides) if overrides else qa, items)
+                m = summarize(rs)
+                recs.append(rs)
+                cells.append(f"{m['HasAns_f1']:.1%} / {m['HasAns_exact_match']:.1%} / {m['HasAns_contained']:.1%} / "
+                             f"{m['hit@1']:.1%}")
+        finally:
+            if patch:
+                setattr(reading, patch[0], old)
+        full = full or recs
         print(f"| {label} | " + " | ".join(cells) + " |", flush=True)
     print()
-    print("At the configured threshold:")
-    for p, ts in zip(paths, sets):
-        _, m = evaluate(first, ts)
-        print(f"- {Path(p).stem}: contained (answerable) {m['HasAns_contained']:.1%}, "
-              f"unanswerable declined {m['NoAns_exact_match']:.1%}, "
-              f"false abstention {m['false_abstention_rate']:.1%}")
-    print()
-    confidence_table(first, paths, sets)
+    confidence_table(full, [n for n, _, _ in sets], args.max_false_abstention)
 
 
-def confidence_table(qa, paths, sets, max_false_abstention=0.05):
-    """Refit the confidence on the first set without each feature of CONFIDENCE_ABLATIONS, and
-    with each check of CHECK_ABLATIONS switched off inside ``mismatch``."""
-    probe = derive(qa, abstain_threshold=0.0)
-    records = [run(probe, ts.items, top_k=qa.settings.top_k) for ts in sets]
-    print("| confidence variant (fitted on " + Path(paths[0]).stem + ") | " + " | ".join(
-        f"{Path(p).stem}: contained / unanswerable declined / answerable declined" for p in paths) + " |")
-    print("|" + "---|" * (1 + len(paths)))
-    rows = [("all features", FEATURES, records)] + [
-        (f"without {f}", tuple(x for x in FEATURES if x != f), records) for f in CONFIDENCE_ABLATIONS]
-    for check in CHECK_ABLATIONS:
-        original = getattr(checks, check)
-        setattr(checks, check, lambda *args, **kwargs: False)
-        try:
-            rows.append((f"mismatch without {check}", FEATURES,
-                         [run(probe, ts.items, top_k=qa.settings.top_k) for ts in sets]))
-        finally:
-            setattr(checks, check, original)
-    for label, feats, recs_by_set in rows:
-        cal = calibrate_records(recs_by_set[0], qa.settings.confidence_weights, qa.settings.abstain_threshold,
-                                max_false_abstention=max_false_abstention, features=feats)
+def confidence_table(records_by_set, names, max_false_abstention):
+    pooled = [r for rs in records_by_set for r in rs]
+    print("| confidence (refitted on all sets) | " + " | ".join(
+        f"{n}: F1 all / unanswerable declined / answerable declined" for n in names) + " |")
+    print("|" + "---|" * (1 + len(names)))
+    for label, feats in [("all features", FEATURES)] + [(f"without {f}", tuple(x for x in FEATURES if x != f))
+                                                       for f in FEATURES]:
+        cal = calibrate_records(pooled, {}, 0.0, max_false_abstention=max_false_abstention, features=feats)
         cells = []
-        for recs in recs_by_set:
-            rs = rescore(recs, cal.weights, cal.threshold)
-            ans = [r for r in rs if r["answerable"]]
-            una = [r for r in rs if not r["answerable"]]
-            far = M.abstention_scores({r["id"]: r["abstained"] for r in rs}, {r["id"]: r["answerable"] for r in rs})
-            cells.append(f"{sum(bool(r['contained']) for r in ans) / len(ans):.1%} / "
-                         f"{sum(r['abstained'] for r in una) / max(1, len(una)):.1%} / "
-                         f"{far['false_abstention_rate']:.1%}")
+        for rs in records_by_set:
+            m = summarize(rescore(rs, cal.weights, cal.threshold))
+            cells.append(f"{m['f1']:.1%} / {m['NoAns_exact_match'] or 0:.1%} / {m['false_abstention_rate'] or 0:.1%}")
         print(f"| {label} (threshold {cal.threshold:.2f}) | " + " | ".join(cells) + " |", flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:] or ["testsets/dev.jsonl"])
+    main()

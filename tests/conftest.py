@@ -41,6 +41,31 @@ The treaty lists three goals:
 """
 
 
+#: What an answer card may contain: our own elements and attributes only, links only to our own
+#: source cards and document view (qa/render.py).
+SAFE_TAGS = {"div", "p", "span", "a", "ol", "li", "blockquote", "mark", "strong", "details", "summary"}
+SAFE_ATTRS = {"class", "id", "href", "title", "aria-label", "data-qa-source", "open"}
+
+
+def assert_safe_html(html: str) -> None:
+    """No element, attribute or link of anyone else's survives in a rendered answer."""
+    from html.parser import HTMLParser
+
+    found = []
+
+    class Parser(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            found.append((tag, attrs))
+
+    Parser(convert_charrefs=True).feed(html)
+    for tag, attrs in found:
+        assert tag in SAFE_TAGS, (tag, html[:300])
+        for name, value in attrs:
+            assert name in SAFE_ATTRS, (tag, name, html[:300])
+            if name == "href":
+                assert value.startswith(("#qa-", "/doc/")), (value, html[:300])
+
+
 class FakeEmbedder:
     """Hashed bag of words: similar wording -> similar vectors. Deterministic across runs."""
 
@@ -117,6 +142,25 @@ def seed_fake_qa(tmp_path_factory):
     qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=FakeEmbedder())
     qa.warm_up()
     return qa
+
+
+def shared_onnx_cache() -> Path:
+    """One exported ONNX model per machine for the test suite (verified by hash on every use)."""
+    import tempfile
+
+    return Path(os.environ.get("QA_TEST_ONNX_CACHE") or Path(tempfile.gettempdir()) / f"qa-test-onnx-{os.getuid()}")
+
+
+@pytest.fixture(scope="session")
+def onnx_cache() -> Path:
+    """The shared ONNX cache, exported first if this is the machine's first test run (a test that
+    needs a warm cache must not depend on another test having run before it)."""
+    from qa.onnx_embedder import OnnxEmbedder
+
+    folder = shared_onnx_cache()
+    folder.mkdir(exist_ok=True)
+    OnnxEmbedder(cache_dir=folder).warm_up()
+    return folder
 
 
 @pytest.fixture(scope="session")

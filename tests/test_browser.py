@@ -10,6 +10,7 @@ in a document is shown as text and never runs (widget and Gradio chat); and that
 from __future__ import annotations
 
 import functools
+import json
 import http.server
 import re
 import threading
@@ -21,12 +22,14 @@ import pytest
 from conftest import REPO, TINY_DOC, FakeEmbedder
 from qa.config import Settings
 from qa.pipeline import QA
-from qa.server import create_app, serve_in_thread
+from qa.server import create_app
+from qa.http_server import serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 ARTIFACTS = REPO / "test-artifacts"
+AXE = REPO / ".cache" / "axe" / "node_modules" / "axe-core" / "axe.min.js"  # `.ci/run` installs it
 Q = "When was the dialogue declared?"
 WAIT = 30_000  # ms; bounded waits for answers and page loads
 
@@ -247,26 +250,45 @@ def test_widget_on_another_origin_answers_with_citations(browser_page, host, app
 
     page.keyboard.type(Q)
     page.keyboard.press("Enter")
-    answer = page.locator("qa-chat-widget .bot .answer").first
-    expect(answer).to_contain_text("28 August 2004")
-    expect(page.locator("qa-chat-widget .bot .meta").first).to_have_text(re.compile(r"Confidence \d+%"))
-    expect(page.locator("qa-chat-widget .bot .sources").first).to_have_text("Sources")
-    cites = page.locator("qa-chat-widget .bot ol li")
-    assert cites.count() >= 1
-    first = cites.first
-    expect(first.locator("summary")).to_contain_text("Central Asia plus Japan › Initial declaration")
-    expect(first.locator("mark")).to_contain_text("The dialogue was formally declared on 28 August 2004")
-    expect(first.locator("mark strong")).to_have_text("28 August 2004")  # the answer span, inside its sentence
+    card = page.locator("qa-chat-widget .bot .qa-answer").first
+    expect(card.locator(".qa-headline")).to_contain_text("28 August 2004")
+    label = card.locator(".qa-confidence .qa-label")
+    expect(label).to_have_text(re.compile(r"^(Likely|Not sure)$"))  # in words; the percentage on hover
+    expect(label).to_have_attribute("title", re.compile(r"^Confidence \d+%$"))
+    expect(card.locator(".qa-sources-label")).to_have_text("Sources")
+    first = card.locator(".qa-card").first
+    expect(first.locator(".qa-title")).to_contain_text("Central Asia plus Japan › Initial declaration")
+    expect(first.locator(".qa-sentence mark").first).to_contain_text("The dialogue was formally declared on")
+    expect(first.locator(".qa-sentence mark strong")).to_contain_text("28 August 2004")  # the answer, in its sentence
+    # the [1] marker jumps to its source card
+    card.locator(".qa-ref").click()
+    assert shadow_eval(page, "root.activeElement && root.activeElement.id") == first.get_attribute("id")
+    # the card links to the document view on the chat server, in a new tab
+    link = first.locator("a.qa-open")
+    expect(link).to_have_attribute("href", re.compile("^" + re.escape(app_url) + r"/doc/central-asia-plus-japan\.txt\?"))
+    assert not card.locator("a[href*='score']").count() and "score" not in card.inner_text()
     page.wait_for_timeout(300)  # let the scroll settle for the screenshot
     bp.shot("widget-desktop")
 
-    # A follow-up sends the conversation so far.
+    # Feedback: thumbs up is stored on the server.
+    page.locator("qa-chat-widget .bot .vote button[aria-label='Helpful']").first.click()
+    expect(page.locator("qa-chat-widget .bot .vote [role=status]").first).to_have_text("Thanks for the feedback.")
+
+    # A follow-up sends the conversation so far, with where the answer came from.
+    input_ = page.get_by_role("textbox", name="Your question")
+    input_.focus()
     page.keyboard.type("Where was it declared?")
     page.keyboard.press("Enter")
     expect(page.locator("qa-chat-widget .bot")).to_have_count(2)
     assert bp.api_bodies[0] == {"question": Q, "history": []}
-    assert bp.api_bodies[1]["history"] == [{"role": "user", "content": Q},
-                                           {"role": "assistant", "content": "28 August 2004"}]
+    assert bp.api_bodies[1]["history"][0] == {"role": "user", "content": Q}
+    turn = bp.api_bodies[1]["history"][1]
+    assert turn["role"] == "assistant" and "28 August 2004" in turn["content"]
+    assert turn["source"]["doc"] == "central-asia-plus-japan.txt"
+
+    # New chat empties the conversation.
+    page.locator("qa-chat-widget .new").click()
+    expect(page.locator("qa-chat-widget .bot")).to_have_count(0)
 
     # Escape closes the panel and gives focus back to the bubble.
     page.keyboard.press("Escape")
@@ -278,7 +300,7 @@ def test_widget_on_another_origin_answers_with_citations(browser_page, host, app
     styles = shadow_eval(page, """(() => {
         const s = (el) => getComputedStyle(el);
         return {bubble: s(root.querySelector('.bubble')).backgroundColor,
-                spacing: s(root.querySelector('.answer')).letterSpacing,
+                spacing: s(root.querySelector('.hint')).letterSpacing,
                 hostButton: getComputedStyle(document.getElementById('host-button')).backgroundColor,
                 hostButtonPad: getComputedStyle(document.getElementById('host-button')).paddingLeft,
                 hostMark: getComputedStyle(document.getElementById('host-mark')).backgroundColor};
@@ -302,12 +324,14 @@ def test_widget_is_readable_on_a_phone(browser_page, host, app_url):
     expect(dialog).to_be_visible()
     page.get_by_role("textbox", name="Your question").fill(Q)
     page.get_by_role("button", name="Send").tap()
-    expect(page.locator("qa-chat-widget .bot .answer").first).to_contain_text("28 August 2004")
+    expect(page.locator("qa-chat-widget .bot .qa-headline").first).to_contain_text("28 August 2004")
     box = dialog.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= 375 and box["width"] >= 340
     assert box["y"] >= 0 and box["y"] + box["height"] <= 667
     assert page.evaluate("document.documentElement.scrollWidth") <= 375  # no sideways scrolling
     assert shadow_eval(page, "parseFloat(getComputedStyle(root.querySelector('input')).fontSize)") >= 16  # no zoom-on-focus
+    card = page.locator("qa-chat-widget .bot .qa-card").first.bounding_box()
+    assert card["x"] + card["width"] <= 375
     page.wait_for_timeout(300)
     bp.shot("widget-phone")
     assert bp.errors == [] and bp.offsite() == []
@@ -317,12 +341,23 @@ def test_widget_is_readable_on_a_phone(browser_page, host, app_url):
 
 
 def _ask_gradio(scope, question: str):
-    box = scope.locator("textarea").first
+    box = scope.locator("#qa-question textarea").first
     box.fill(question)
     box.press("Enter")
 
 
-def test_gradio_chat_opens_each_answer_at_its_first_line(browser_page, app_url):
+def _question_offset(bot) -> float:
+    """How far below the top of the chat's scrolled view the question of ``bot``'s answer is (px)."""
+    return bot.evaluate("""el => {
+        const row = el.closest('.message-row');
+        let q = row.previousElementSibling;
+        while (q && !q.classList.contains('user-row')) q = q.previousElementSibling;
+        const wrap = el.closest('.bubble-wrap');
+        return (q || row).getBoundingClientRect().top - wrap.getBoundingClientRect().top;
+    }""")
+
+
+def test_gradio_chat_keeps_the_question_and_the_answer_in_view(browser_page, app_url):
     from playwright.sync_api import expect
 
     bp = browser_page(viewport={"width": 1100, "height": 900})
@@ -331,17 +366,95 @@ def test_gradio_chat_opens_each_answer_at_its_first_line(browser_page, app_url):
     for n, (question, answer) in enumerate([(Q, "28 August 2004"), ("Who chaired the first summit?", "Takaichi")]):
         _ask_gradio(page, question)
         bot = page.locator('#qa-answers [data-testid="bot"]').nth(n)
-        expect(bot).to_contain_text("Sources")  # the whole message, taller than the chat box, is there
+        expect(bot).to_contain_text("Sources")
         page.wait_for_timeout(500)
-        wrap_height = bot.evaluate("el => el.closest('.bubble-wrap').clientHeight")
-        assert bot.evaluate("el => el.getBoundingClientRect().height") > wrap_height  # scrolling had to choose
-        assert 0 <= offset_in_chat(bot) <= 60, "the answer's first line must be in view, not the last source"
-        expect(bot.locator("strong").first).to_contain_text(answer)
+        assert 0 <= _question_offset(bot) <= 40, "the question must stay at the top of the chat"
+        headline = bot.locator(".qa-headline")
+        expect(headline).to_contain_text(answer)
+        expect(headline).to_be_in_viewport()
     bp.shot("gradio-answer-in-view")
     page.locator('#qa-answers .bubble-wrap').evaluate("el => { el.scrollTop = 0; }")  # the reader scrolls up ...
     page.wait_for_timeout(300)
     assert page.locator('#qa-answers .bubble-wrap').evaluate("el => el.scrollTop") == 0  # ... and stays there
     assert bp.errors == []
+
+
+def test_gradio_chat_answer_card_sources_and_document_view(browser_page, app_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 900})
+    page = bp.page
+    page.goto(app_url + "/")
+    _ask_gradio(page, Q)
+    bot = page.locator('#qa-answers [data-testid="bot"]').last
+    expect(bot.locator(".qa-headline")).to_contain_text("28 August 2004")
+    expect(bot.locator(".qa-label")).to_have_text(re.compile(r"^(Likely|Not sure)$"))
+    assert "score" not in bot.inner_text()
+    cards = bot.locator(".qa-card")
+    texts = [cards.nth(i).locator(".qa-sentence").inner_text() for i in range(cards.count())]
+    assert len(texts) == len(set(texts))  # no sentence twice
+    assert bot.locator(".qa-card:not(.qa-supports) mark").count() == 0  # only supporting sentences marked
+    # the whole passage is one click away
+    more = cards.first.locator("details.qa-more")
+    if more.count():
+        more.locator("summary").click()
+        expect(more.locator(".qa-passage")).to_be_visible()
+    # the source opens in place: the document, the passage highlighted and scrolled to
+    href = cards.first.locator("a.qa-open").get_attribute("href")
+    assert href.startswith("/doc/central-asia-plus-japan.txt?")
+    doc = bp.context.new_page()
+    doc.goto(app_url + href)
+    mark = doc.locator("mark#passage")
+    expect(mark).to_contain_text("The dialogue was formally declared on 28 August 2004")
+    expect(mark).to_be_in_viewport()
+    doc.screenshot(path=str(ARTIFACTS / "document-view.png"))
+    doc.close()
+    bp.shot("gradio-answer-card")
+    assert bp.errors == [] and bp.offsite() == []
+
+
+def test_gradio_chat_examples_feedback_and_new_chat(browser_page, tmp_path_factory):
+    from playwright.sync_api import expect
+
+    root = tmp_path_factory.mktemp("feedback")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "doc.txt").write_text(TINY_DOC, encoding="utf-8")
+    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index", feedback_path=root / "fb.jsonl"),
+            embedder=FakeEmbedder())
+    qa.warm_up()
+    with serve_in_thread(create_app(qa)) as url:
+        bp = browser_page(viewport={"width": 1280, "height": 900})
+        page = bp.page
+        page.goto(url + "/")
+        examples = page.locator("#qa-examples button")
+        expect(examples.first).to_be_visible()
+        labels = [examples.nth(i).inner_text() for i in range(examples.count())]
+        assert labels and all("Tiny Treaty" in t for t in labels)  # made from the corpus's own headings
+        assert any("history" in t.lower() or "goals" in t.lower() for t in labels), labels
+        # keyboard only: Tab to the question box, type, Enter
+        page.locator("#qa-question textarea").focus()
+        page.keyboard.type("When was the treaty signed?")
+        page.keyboard.press("Enter")
+        bot = page.locator('#qa-answers [data-testid="bot"]').last
+        expect(bot.locator(".qa-headline")).to_contain_text("3 May 1999")
+        expect(examples.first).to_be_hidden()  # they make way once the conversation starts
+        # thumbs down, then a correction
+        bot.locator("xpath=ancestor::div[contains(@class,'message-row')]").first.hover()
+        page.get_by_role("button", name="Dislike").last.click()
+        fix = page.get_by_label("What should the answer have been? (optional)")
+        expect(fix).to_be_visible()
+        fix.fill("3 May 1999, in Gamma City")
+        page.get_by_role("button", name="Send correction").click()
+        expect(page.locator("#qa-thanks")).to_contain_text("correction was saved")
+        rows = [json.loads(line) for line in (root / "fb.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert [r["vote"] for r in rows] == ["down", "down"] and "answers" not in rows[0]
+        assert rows[1]["answers"] == ["3 May 1999, in Gamma City"] and rows[1]["corrects"] == rows[0]["id"]
+        assert rows[0]["question"] == "When was the treaty signed?" and rows[0]["shown"] == "3 May 1999"
+        # New chat empties the conversation and brings the examples back
+        page.get_by_role("button", name="New chat").click()
+        expect(page.locator('#qa-answers [data-testid="bot"]')).to_have_count(0)
+        expect(examples.first).to_be_visible()
+        assert bp.errors == []
 
 
 def test_gradio_web_component_on_another_origin(browser_page, host, app_url):
@@ -352,37 +465,73 @@ def test_gradio_web_component_on_another_origin(browser_page, host, app_url):
     snippet = f'<script type="module" src="{app_url}/gradio.js"></script>\n  <gradio-app src="{app_url}/"></gradio-app>'
     page.goto(host_page(host, "web-component.html", snippet))
     app = page.locator("gradio-app")
-    expect(app.get_by_text("Ask the corpus").first).to_be_visible()
+    expect(app.get_by_text("Ask the documents").first).to_be_visible()
     _ask_gradio(app, Q)
     bot = app.locator('[data-testid="bot"]').last
-    expect(bot).to_contain_text("28 August 2004")
+    expect(bot.locator(".qa-headline")).to_contain_text("28 August 2004")
     expect(bot).to_contain_text("Sources")
     expect(bot).to_contain_text("Initial declaration")
     expect(bot.locator("mark").first).to_contain_text("28 August 2004")
     page.wait_for_timeout(500)
-    assert 0 <= offset_in_chat(bot) <= 60  # embedded, too, the answer opens at its first line
+    assert 0 <= _question_offset(bot) <= 40  # embedded, too, the question stays in view
+    assert bot.locator(".qa-headline").evaluate("e => getComputedStyle(e).fontWeight") == "700"  # the same styles
     bp.shot("gradio-web-component", full_page=True)
     assert any(u.startswith(app_url + "/assets/") for u in bp.requests)  # the frontend came from our server
     assert bp.offsite() == []
 
 
-def test_iframe_embed_on_another_origin(browser_page, host, app_url):
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_iframe_embed_on_another_origin(browser_page, host, app_url, width, height):
     from playwright.sync_api import expect
 
-    bp = browser_page(viewport={"width": 1280, "height": 900})
+    bp = browser_page(viewport={"width": width, "height": height})
     page = bp.page
-    snippet = (f'<iframe src="{app_url}/?__theme=light" title="Ask the corpus"\n'
+    snippet = (f'<iframe src="{app_url}/?__theme=light" title="Ask the documents"\n'
                '        style="width:100%; height:760px; border:0" loading="lazy"></iframe>')  # as in docs/embedding.md
-    page.goto(host_page(host, "iframe.html", snippet))
+    page.goto(host_page(host, f"iframe-{width}.html", snippet))
     frame = page.frame_locator("iframe")
     _ask_gradio(frame, Q)
     bot = frame.locator('[data-testid="bot"]').last
-    expect(bot).to_contain_text("28 August 2004")
+    expect(bot.locator(".qa-headline")).to_contain_text("28 August 2004")
     expect(bot).to_contain_text("Sources")
     page.wait_for_timeout(500)
-    assert 0 <= offset_in_chat(bot) <= 60  # the answer's first line is in view inside the frame
-    bp.shot("iframe-embed", full_page=True)
+    assert 0 <= _question_offset(bot) <= 40
+    # the question box is inside the frame, not clipped by it
+    frame_box = page.locator("iframe").bounding_box()
+    ask_box = frame.locator("#qa-question textarea").bounding_box()
+    assert ask_box["y"] + ask_box["height"] <= frame_box["y"] + frame_box["height"], (ask_box, frame_box)
+    bp.shot(f"iframe-embed-{width}", full_page=True)
     assert bp.offsite() == []
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_chat_page_layout_and_accessibility(browser_page, app_url, width, height):
+    """Desktop and phone: no sideways scroll, the answer bubble uses the width, the question box
+    in view, no console errors on load, and no serious or critical axe-core violations."""
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": width, "height": height})
+    page = bp.page
+    console = []
+    page.on("console", lambda m: console.append(m.text) if m.type == "error" else None)
+    page.goto(app_url + "/")
+    expect(page.locator("#qa-question textarea")).to_be_in_viewport()
+    _ask_gradio(page, Q)
+    bot = page.locator('#qa-answers [data-testid="bot"]').last
+    expect(bot.locator(".qa-headline")).to_contain_text("28 August 2004")
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    chat = page.locator("#qa-answers").bounding_box()
+    card = bot.locator(".qa-answer").bounding_box()
+    assert chat["x"] + chat["width"] - (card["x"] + card["width"]) <= 40, (chat, card)  # no wide blank margin
+    bp.shot(f"chat-{width}")
+    assert console == [], console
+    if not AXE.exists():
+        pytest.skip(f"!!! axe-core is missing ({AXE}); `.ci/run` installs it with npm: accessibility check SKIPPED !!!")
+    page.add_script_tag(path=str(AXE))
+    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.help)""")
+    assert found == [], found
 
 
 def test_origins_not_allowed_can_neither_frame_nor_call(browser_page, host, locked_url):
@@ -421,14 +570,15 @@ def test_widget_shows_html_from_questions_and_documents_as_text(browser_page, ho
     page.keyboard.press("Enter")
     expect(page.locator("qa-chat-widget .bot")).to_have_count(1)
     expect(page.locator("qa-chat-widget .user")).to_have_text(XSS_Q)  # the question, verbatim, as text
-    quotes = page.locator("qa-chat-widget .bot blockquote")
+    quotes = page.locator("qa-chat-widget .bot .qa-sentence, qa-chat-widget .bot .qa-passage")
     expect(quotes.filter(has_text=PAYLOAD).first).to_be_attached()
     expect(quotes.filter(has_text="<script>window.__xss=2</script>").first).to_be_attached()
     expect(quotes.filter(has_text="""The archive's editors wrote "Tom & Jerry's <b>bold</b> notes" in the margin.""")
            .first).to_be_attached()
-    page.locator("qa-chat-widget .bot summary").first.click()  # open/close does not matter: look at all of them
     page.wait_for_timeout(300)
-    assert shadow_eval(page, "root.querySelectorAll('img, script, a, iframe, [onerror]').length") == 0
+    assert shadow_eval(page, "root.querySelectorAll('img, script, iframe, [onerror]').length") == 0
+    hrefs = shadow_eval(page, "[...root.querySelectorAll('a')].map(a => a.getAttribute('href'))")
+    assert all(h.startswith(("#qa-", xss_url + "/doc/")) for h in hrefs), hrefs  # only our own links
     assert page.evaluate("window.__xss") is None
     assert not any(urlsplit(u).path == "/x" for u in bp.requests)  # the <img src=x> was never created
     bp.shot("xss-widget")
@@ -443,10 +593,10 @@ def test_widget_marks_an_uncertain_answer(browser_page, host, unsure_url):
     page.goto(host_page(host, "unsure-widget.html", widget_snippet(unsure_url, title="Ask", open="true")))
     page.get_by_role("textbox", name="Your question").fill("When was the treaty signed?")
     page.keyboard.press("Enter")
-    expect(page.locator("qa-chat-widget .bot .answer")).to_have_count(1)  # answered, not declined
-    meta = page.locator("qa-chat-widget .bot .meta.uncertain")
-    expect(meta).to_have_text(re.compile(r"^Confidence \d+% — Not sure: this answer may be wrong\."))
-    color = shadow_eval(page, "getComputedStyle(root.querySelector('.meta.uncertain')).color")
+    expect(page.locator("qa-chat-widget .bot .is-answer")).to_have_count(1)  # answered, not declined
+    expect(page.locator("qa-chat-widget .bot .qa-label")).to_have_text("Not sure")
+    expect(page.locator("qa-chat-widget .bot .qa-note")).to_contain_text("This may be wrong")
+    color = shadow_eval(page, "getComputedStyle(root.querySelector('.qa-unsure .qa-label')).color")
     assert color == "rgb(146, 64, 14)"  # set apart from the grey of a sure answer's confidence
     bp.shot("uncertain-widget")
     assert bp.errors == [] and bp.offsite() == []
@@ -497,3 +647,52 @@ def test_gradio_chat_shows_quotes_and_ampersands_verbatim(browser_page, xss_url)
     expect(bot).to_contain_text("Sources")
     expect(bot).to_contain_text("""The archive's editors wrote "Tom & Jerry's <b>bold</b> notes" in the margin.""",
                                 timeout=2000)
+
+
+# ---- nothing from the corpus becomes a link (security review, item 4) --------------------------
+
+PHISH_NAME = "c`[phish](https:evil.example)`.md"
+LINKS_DOC = """# Contact Sheet
+
+## Links
+The office moved on 3 May 1999; its page is https://evil.example/login and www.evil.example/reset, mail
+help@evil.example or read [the notice](https://evil.example/notice) and <https://evil.example/auto>.
+"""
+LINKS_Q = "When did the office move, and where is its page?"
+
+
+@pytest.fixture(scope="module")
+def links_url(tmp_path_factory, host):
+    root = tmp_path_factory.mktemp("links")
+    (root / "corpus").mkdir()
+    (root / "corpus" / PHISH_NAME).write_text(LINKS_DOC, encoding="utf-8")
+    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index", abstain_threshold=0.0,
+                               allowed_origins=host[0]), embedder=FakeEmbedder())
+    qa.warm_up()
+    with serve_in_thread(create_app(qa)) as url:
+        yield url
+
+
+def test_corpus_urls_and_file_names_never_become_links(browser_page, host, links_url):
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 1280, "height": 900})
+    page = bp.page
+    page.goto(links_url + "/")
+    _ask_gradio(page, LINKS_Q)
+    bot = page.locator('[data-testid="bot"]').last
+    expect(bot).to_contain_text("https://evil.example/login")  # shown, as text
+    expect(bot).to_contain_text("[phish](https:evil.example)")  # the file name, verbatim
+    page.wait_for_timeout(500)
+    assert bot.locator("a[href*='evil']:not([href^='/doc/'])").count() == 0, bot.inner_html()[:2000]
+    assert all(a.get_attribute("href").startswith(("#qa-", "/doc/")) for a in bot.locator("a").all())
+    bp.shot("links-gradio-chat", full_page=True)
+
+    page.goto(host_page(host, "links-widget.html", widget_snippet(links_url, title="Ask", open="true")))
+    page.get_by_role("textbox", name="Your question").fill(LINKS_Q)
+    page.keyboard.press("Enter")
+    expect(page.locator("qa-chat-widget .bot")).to_have_count(1)
+    page.wait_for_timeout(300)
+    hrefs = shadow_eval(page, "[...root.querySelectorAll('.bot a')].map(a => a.getAttribute('href'))")
+    assert all(h.startswith(("#qa-", links_url + "/doc/")) for h in hrefs), hrefs
+    assert bp.offsite() == []

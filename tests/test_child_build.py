@@ -66,7 +66,7 @@ def test_warm_up_builds_in_the_child_not_here(tiny_settings, monkeypatch):
 
     calls = []
 
-    def child(settings, quiet):
+    def child(settings, quiet, on_output=None):
         calls.append(settings)
         raise QAError("stop here")
 

@@ -37,14 +37,15 @@ def test_ask_json_contract(runner, tiny_corpus):
 def test_ask_text_output(runner):
     res = runner("ask", "When was the treaty signed?")
     assert res.exit_code == 0
-    assert res.stdout.startswith("3 May 1999") and "Sources:" in res.stdout and "[1] Tiny Treaty › History" in res.stdout
+    assert res.stdout.startswith("3 May 1999 [1]\n(Likely, ") and "Sources:" in res.stdout
+    assert "[1] Tiny Treaty › History (tiny.txt)" in res.stdout
 
 
 def test_ask_text_output_says_when_it_is_not_sure(runner, monkeypatch):
     monkeypatch.setenv("QA_SURE_THRESHOLD", "1")  # no confidence reaches it
     res = runner("ask", "When was the treaty signed?")
     assert res.exit_code == 0
-    assert res.stdout.startswith("3 May 1999\n(confidence ") and "; Not sure: this answer may be wrong." in res.stdout
+    assert res.stdout.startswith("3 May 1999 [1]\n(Not sure, ") and "; This may be wrong" in res.stdout
     monkeypatch.setenv("QA_SURE_THRESHOLD", "0")
     assert "Not sure" not in runner("ask", "When was the treaty signed?").stdout
 

@@ -4,6 +4,7 @@ import pytest
 
 from qa import calibrate as C
 from qa.confidence import FEATURES, SIGNS, confidence
+from qa.config import Settings
 from qa.errors import QAError
 
 
@@ -103,7 +104,7 @@ def test_calibrate_and_tune_fusion_on_tiny_corpus(tiny_settings, fake_embedder):
     ]
     result, records = C.calibrate(qa, items)
     assert len(records) == 5 and all(r["prediction"] is not None for r in records if r["signals"])
-    assert 0.0 <= result.threshold <= 1.0 and qa.settings.abstain_threshold == 0.5  # qa itself untouched
+    assert 0.0 <= result.threshold <= 1.0 and qa.settings.abstain_threshold == Settings().abstain_threshold  # qa itself untouched
 
     grid = [("current", {"fusion": "weighted", "fusion_weights": dict(qa.settings.fusion_weights)}),
             ("rrf", {"fusion": "rrf", "fusion_weights": dict(qa.settings.fusion_weights)})]

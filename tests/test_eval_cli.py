@@ -30,7 +30,7 @@ def test_eval_prints_summary_and_writes_report(run, tmp_path):
     assert "Evaluating" in res.stderr  # the tqdm bar goes to stderr
     report = json.loads((out / "report.json").read_text())
     assert report["testset"]["format"] == "jsonl" and len(report["records"]) == 6
-    assert report["top_k"] == 5 and report["retrieval_depth"] == 10
+    assert report["top_k"] == 3 and report["retrieval_depth"] == 10  # the default top_k
     for name in ("report.md", "failures.jsonl", "failures.csv", "confidence.png", "hit_at_k.png"):
         assert (out / name).is_file()
 

@@ -69,14 +69,19 @@ def test_handler_hides_internal_errors(tiny_qa, tmp_path, monkeypatch):
 # ---- in the browser -------------------------------------------------------------------------
 
 
+ADMIN_KEY = "eval-admin-key"
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    from qa.server import create_app, serve_in_thread
+    from qa.server import create_app
+    from qa.http_server import serve_in_thread
 
     root = tmp_path_factory.mktemp("eval-ui")
     (root / "corpus").mkdir()
     (root / "corpus" / "tiny.txt").write_text(TINY_DOC, encoding="utf-8")
-    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=FakeEmbedder())
+    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index", admin_key=ADMIN_KEY),
+            embedder=FakeEmbedder())
     qa.warm_up()
     with serve_in_thread(create_app(qa, qa.settings)) as url:
         yield url
@@ -99,11 +104,13 @@ def test_evaluate_tab_in_the_browser(app_url, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--headless=new", "--no-sandbox",
                                                                         "--disable-gpu", "--no-first-run"])
-        page = browser.new_page(viewport={"width": 1280, "height": 1400})
+        # the admin pages: the browser asks for the key (HTTP Basic), Playwright answers
+        page = browser.new_page(viewport={"width": 1280, "height": 1400},
+                                http_credentials={"username": "admin", "password": ADMIN_KEY})
         page.set_default_timeout(30_000)
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(app_url + "/")
+        page.goto(app_url + "/admin/")
         page.get_by_role("tab", name="Evaluate").click()
         page.locator("input[type=file]").first.set_input_files(str(hostile))
         page.get_by_role("button", name="Evaluate", exact=True).click()

@@ -29,7 +29,9 @@ from qa.config import load_settings
 from qa.corpus import _MD_HEAD, _WIKI_HEAD, _WIKI_TITLE, parse_document
 from qa.errors import BadQuestionError, CorpusError
 from qa.pipeline import QA
-from qa.render import to_markdown
+from conftest import assert_safe_html
+from qa.render import to_html
+from qa.view import view
 
 settings.register_profile("default", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -259,8 +261,7 @@ def test_composer_contract_for_any_corpus_and_question(docs, questions, threshol
                 sections = parse_document(cited["doc"], doc_text).sections
                 assert any(sec.start <= d["answer_start"] and d["answer_end"] <= sec.end for sec in sections), \
                     "the answer runs across a heading"
-            md = to_markdown(answer)
-            assert "<script" not in md and "](javascript" not in md
+            assert_safe_html(to_html(view(answer)))
 
 
 def test_list_answer_never_spans_a_heading(tmp_path):

@@ -19,19 +19,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 import qa.pipeline
-from conftest import TINY_DOC
+from conftest import TINY_DOC, assert_safe_html
 from qa.cli import cli
 from qa.config import load_settings
 from qa.errors import BadQuestionError
 from qa.pipeline import QA
-from qa.render import to_markdown
+from qa.render import to_html
+from qa.view import view
 from qa.types import Answer
 from test_faults import seed_model_cache
 
@@ -206,36 +206,6 @@ def bounded(fn, *args, seconds: float = CASE_SECONDS, **kwargs):
             pytest.fail(f"{getattr(fn, '__name__', fn)} took more than {seconds} s")
 
 
-_TAG = re.compile(r"<[^>]*>")
-_OUR_TAGS = {"<mark>", "</mark>", "<strong>", "</strong>"}
-
-
-#: What our chat Markdown may turn into: text formatting only, no links, images, frames or scripts.
-SAFE_ELEMENTS = {"p", "strong", "em", "mark", "code", "blockquote", "br", "ol", "ul", "li", "hr"}
-
-
-class _Elements(HTMLParser):
-    def __init__(self):
-        super().__init__(convert_charrefs=True)
-        self.found: list[tuple[str, list]] = []
-
-    def handle_starttag(self, tag, attrs):
-        self.found.append((tag, attrs))
-
-
-def assert_safe_markdown(md: str) -> None:
-    """No HTML of anyone else's and no Markdown link or image survives in the chat message: even
-    a renderer that passes raw HTML through produces only formatting elements without attributes."""
-    from markdown_it import MarkdownIt
-
-    assert set(_TAG.findall(md)) <= _OUR_TAGS, set(_TAG.findall(md)) - _OUR_TAGS
-    assert not re.search(r"(?<!\\)\]\(", md), "an unescaped Markdown link"
-    parser = _Elements()
-    parser.feed(MarkdownIt("commonmark", {"html": True}).render(md))
-    for tag, attrs in parser.found:
-        assert tag in SAFE_ELEMENTS and not attrs, (tag, attrs, md[:300])
-
-
 def check_answer(d: dict, case: Case, corpus: Path) -> None:
     assert set(d) >= {"question", "abstained", "answer", "answer_citation", "score", "citations"}
     for c in d["citations"]:
@@ -263,7 +233,7 @@ def test_library(hostile, case):
     answer = bounded(hostile.ask, case.question)
     assert isinstance(answer, Answer)
     check_answer(answer.to_dict(), case, hostile.settings.corpus_dir)
-    assert_safe_markdown(to_markdown(answer))
+    assert_safe_html(to_html(view(answer)))
     json.dumps(answer.to_dict(), ensure_ascii=False).encode("utf-8")  # serialisable as UTF-8
 
 
@@ -377,7 +347,7 @@ def test_chat_handler(hostile, case):
     respond = make_handler(hostile)
     reply = bounded(respond, case.question, [])
     assert isinstance(reply, str) and reply
-    assert_safe_markdown(reply)
+    assert_safe_html(reply)
     assert "Something went wrong" not in reply
     if case.error:
         assert re.search(case.error, reply.replace("\\", "")), reply
@@ -385,7 +355,7 @@ def test_chat_handler(hostile, case):
     reply2 = bounded(respond, {"text": case.question, "files": ["/etc/passwd"]},
                      [{"role": "assistant", "content": "<script>alert(1)</script>"}])
     assert isinstance(reply2, str)
-    assert_safe_markdown(reply2)
+    assert_safe_html(reply2)
 
 
 @pytest.mark.parametrize("value", NOT_TEXT, ids=[type(v).__name__ for v in NOT_TEXT])
@@ -395,9 +365,11 @@ def test_chat_handler_non_text(hostile, value):
     reply = make_handler(hostile)(value, None)
     if isinstance(value, dict):  # the multimodal textbox shape: its "text" is the question
         assert "Something went wrong" not in reply
+    elif value is None:  # an API client's null: an empty question
+        assert "question is empty" in reply, reply
     else:
         assert "must be text" in reply, reply
-    assert_safe_markdown(reply)
+    assert_safe_html(reply)
 
 
 # ---- HTTP API (TestClient) --------------------------------------------------------------------
@@ -465,7 +437,8 @@ def test_real_server_smoke(hostile):
     import httpx
     from gradio_client import Client
 
-    from qa.server import create_app, serve_in_thread
+    from qa.server import create_app
+    from qa.http_server import serve_in_thread
 
     with serve_in_thread(create_app(hostile, hostile.settings)) as url:
         with httpx.Client(base_url=url, timeout=CASE_SECONDS) as http:
@@ -493,7 +466,7 @@ def test_real_server_smoke(hostile):
                                "1MB", "emoji only"}:
                     reply = bounded(client.predict, case.question, api_name="/ask")
                     assert isinstance(reply, str)
-                    assert_safe_markdown(reply)
+                    assert_safe_html(reply)
                     if case.error:
                         assert re.search(case.error, reply.replace("\\", "")), (case.id, reply[:300])
             assert "1999" in client.predict("When was the treaty signed?", api_name="/ask")

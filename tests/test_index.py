@@ -163,14 +163,18 @@ def test_frame_terms_are_the_names_and_dates_of_the_event_a_sentence_continues(e
 
 
 def test_event_frames_rank_the_sentence_that_says_what_happened(event_qa):
-    question = "What fishing quotas were discussed at the 2006 meeting in Osaka?"
-    assert event_qa.ask(question).text == "They also discussed fishing quotas."
-    # without the frame, the later meeting's sentence (same words, no date) wins
-    without = event_qa.with_settings(event_frames=False).ask(question)
-    assert without.text == "At a later meeting the ministers discussed fishing quotas."
-    # a question for the date, place or person is answered by the introduction itself
-    assert event_qa.ask("Where was the 2006 meeting held?").text == "Osaka"
+    from qa.retrieval import retrieve
 
+    question = "What fishing quotas were discussed at the 2006 meeting in Osaka?"
+
+    def first(qa):
+        _, query, analysis = qa.prepare(question)
+        ranked = retrieve(qa.index, qa.embedder.encode([query])[0], analysis, qa.settings).ranked
+        return qa.index.sentences[ranked[0].sentence].text
+
+    assert first(event_qa) == "They also discussed fishing quotas."
+    # without the frame, the later meeting's sentence (same words, no date) ranks first
+    assert first(event_qa.with_settings(event_frames=False)) == "At a later meeting the ministers discussed fishing quotas."
 
 def test_additive_questions_favour_sentences_that_add(tmp_path, fake_embedder):
     qa = _qa_over(tmp_path, fake_embedder, {"pact.txt": "= Pact =\n\n==Terms==\nThe statement outlined trade rules. "

@@ -100,7 +100,8 @@ def test_chat_and_api_answer_concurrently_as_configured(seed_fake_qa, concurrenc
     import httpx
     from gradio_client import Client
 
-    from qa.server import create_app, serve_in_thread
+    from qa.server import create_app
+    from qa.http_server import serve_in_thread
 
     slow = SlowQA(seed_fake_qa, delay=0.4)
     settings = seed_fake_qa.settings.replace(concurrency=concurrency)
@@ -136,7 +137,8 @@ def test_keep_alive_requests_do_not_wait_for_delayed_acks(seed_fake_qa):
 
     import httpx
 
-    from qa.server import bind, create_app, serve_in_thread
+    from qa.server import create_app
+    from qa.http_server import bind, serve_in_thread
 
     sock = bind("127.0.0.1", 0)
     try:
@@ -225,7 +227,7 @@ def api_client(url: str):
 def api_ask(client, q: str) -> dict:
     r = client.post("/api/ask", json={"question": q})
     r.raise_for_status()
-    return r.json()
+    return r.json()  # answer_json(...) plus the answer card's html
 
 
 class GradioHTTP:
@@ -271,11 +273,19 @@ def gradio_ask(client, q: str) -> str:
 
 @pytest.mark.integration
 def test_small_load_through_api_and_gradio(real_qa):
-    from qa.server import create_app, serve_in_thread
+    from qa.server import create_app
+    from qa.http_server import serve_in_thread
 
     questions = QUESTIONS[:10]
     with serve_in_thread(create_app(real_qa, real_qa.settings)) as url:
-        api_ref = {q: real_qa.ask(q).to_dict() for q in questions}  # the library's single-user answers
+        from qa.render import to_html
+        from qa.view import answer_json, answer_source, view
+
+        def reference(q):  # the library's single-user answer, as the API sends it
+            a = real_qa.ask(q)
+            return {**answer_json(a), "html": to_html(view(a), source=answer_source(a))}
+
+        api_ref = {q: reference(q) for q in questions}
         result = run_clients(api_client(url), api_ask, questions, clients=4, per_client=5, reference=api_ref)
         assert not result["errors"] and not result["mismatches"], result
         one = gradio_client_factory(url)()
@@ -287,13 +297,15 @@ def test_small_load_through_api_and_gradio(real_qa):
                              reference=chat_ref)
         assert not result["errors"] and not result["mismatches"], result
 
-        # Conversations do not leak between users: B's follow-up gets no context from A's chat.
+        # The chat's API route keeps no conversation on the server: a follow-up carries its history
+        # (as the chat page and the widget send it), so one user's turns never reach another's.
         a, b = gradio_client_factory(url)(), gradio_client_factory(url)()
         try:
             fresh = gradio_ask(b, "Who chaired it?")
-            a.predict("When was the first leaders' summit held?", api_name="/ask")
-            in_a = a.predict("Who chaired it?", api_name="/ask")
-            b.reset_session()
+            first = a.predict("When was the first leaders' summit held?", api_name="/ask")
+            history = [{"role": "user", "content": "When was the first leaders' summit held?"},
+                       {"role": "assistant", "content": first}]
+            in_a = a.predict("Who chaired it?", history, api_name="/ask")
             assert b.predict("Who chaired it?", api_name="/ask") == fresh
             assert in_a != fresh  # ... while A's own history is used for A's follow-up
         finally:

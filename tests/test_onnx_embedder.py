@@ -7,13 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qa import onnx_embedder as oe
+from conftest import shared_onnx_cache
 from qa.onnx_embedder import OnnxEmbedder, onnx_available
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(not onnx_available(), reason="onnxruntime not installed")]
@@ -29,14 +29,9 @@ SENTENCES = [
 ]
 
 
-def shared_cache() -> Path:
-    """One exported model per machine for the test suite (verified by hash on every use)."""
-    return Path(os.environ.get("QA_TEST_ONNX_CACHE") or Path(tempfile.gettempdir()) / f"qa-test-onnx-{os.getuid()}")
-
-
 @pytest.fixture(scope="module")
 def onnx_fp32():
-    emb = OnnxEmbedder(cache_dir=shared_cache())
+    emb = OnnxEmbedder(cache_dir=shared_onnx_cache())
     emb.warm_up()
     return emb
 
@@ -69,7 +64,7 @@ def test_names_differ_by_backend(onnx_fp32):
 
 
 def test_cache_is_reused_not_reexported(onnx_fp32, monkeypatch):
-    folder = shared_cache() / "onnx"
+    folder = shared_onnx_cache() / "onnx"
     meta = json.loads((folder / "model-fp32.json").read_text())
     assert len(meta["source"]["sha256"]) == 64 and len(meta["onnx"]["sha256"]) == 64
     assert meta["onnx"]["sha256"] == oe.sha256_file(folder / "model-fp32.onnx")
@@ -78,7 +73,7 @@ def test_cache_is_reused_not_reexported(onnx_fp32, monkeypatch):
         raise AssertionError("re-exported although the cache matches")
 
     monkeypatch.setattr(oe, "_export_fp32", boom)
-    again = OnnxEmbedder(cache_dir=shared_cache())
+    again = OnnxEmbedder(cache_dir=shared_onnx_cache())
     again.warm_up()
     assert again.fingerprint["onnx_sha256"] == meta["onnx"]["sha256"]
     assert again.fingerprint["source_sha256"] == meta["source"]["sha256"]
@@ -89,7 +84,7 @@ def _copied_cache(tmp_path, variant):
     """A copy of the shared cache's ``variant`` export and sidecar: (folder, sidecar, weights, meta)."""
     folder = tmp_path / "onnx"
     folder.mkdir()
-    src = shared_cache() / "onnx"
+    src = shared_onnx_cache() / "onnx"
     for name in (f"model-{variant}.onnx", f"model-{variant}.json"):
         (folder / name).write_bytes((src / name).read_bytes())
     side = oe._Sidecar(folder, variant)
@@ -113,12 +108,12 @@ def test_export_writes_atomically_into_empty_cache(tmp_path, monkeypatch):
     def fake_export(source, target):
         calls.append(target)
         tmp = target.with_name(f".{target.name}.tmp")
-        tmp.write_bytes((shared_cache() / "onnx" / "model-fp32.onnx").read_bytes())
+        tmp.write_bytes((shared_onnx_cache() / "onnx" / "model-fp32.onnx").read_bytes())
         os.replace(tmp, target)
 
     monkeypatch.setattr(oe, "_export_fp32", fake_export)
-    shared_cache().mkdir(exist_ok=True)
-    OnnxEmbedder(cache_dir=shared_cache()).warm_up()  # make sure the real one exists
+    shared_onnx_cache().mkdir(exist_ok=True)
+    OnnxEmbedder(cache_dir=shared_onnx_cache()).warm_up()  # make sure the real one exists
     path, meta = oe.ensure_onnx_model(Path(oe.model_path()), tmp_path)
     path2, meta2 = oe.ensure_onnx_model(Path(oe.model_path()), tmp_path)
     assert len(calls) == 1 and path == path2 and meta == meta2
@@ -126,7 +121,7 @@ def test_export_writes_atomically_into_empty_cache(tmp_path, monkeypatch):
 
 
 def test_int8_is_close_but_distinct(onnx_fp32):
-    q8 = OnnxEmbedder(cache_dir=shared_cache(), quantize=True)
+    q8 = OnnxEmbedder(cache_dir=shared_onnx_cache(), quantize=True)
     texts = SENTENCES[:3]
     cos = (q8.encode(texts) * onnx_fp32.encode(texts)).sum(1)
     assert cos.min() > 0.95
@@ -148,7 +143,7 @@ def test_int8_recipe_keeps_attention_fp32(onnx_fp32):
     stays fp32, which is what keeps dev metrics within 1 point of fp32."""
     import onnx
 
-    q8 = OnnxEmbedder(cache_dir=shared_cache(), quantize=True)
+    q8 = OnnxEmbedder(cache_dir=shared_onnx_cache(), quantize=True)
     q8.warm_up()
     assert q8.fingerprint["recipe"]["quantize_dynamic"] == oe.INT8_RECIPE
     ops = {n.op_type for n in onnx.load(str(q8.model_file), load_external_data=False).graph.node}
@@ -159,7 +154,7 @@ def test_int8_recipe_keeps_attention_fp32(onnx_fp32):
 
 
 def test_old_int8_recipe_is_requantised(tmp_path):
-    OnnxEmbedder(cache_dir=shared_cache(), quantize=True).warm_up()
+    OnnxEmbedder(cache_dir=shared_onnx_cache(), quantize=True).warm_up()
     folder, side, weights, meta = _copied_cache(tmp_path, "int8")
     assert side.matches(weights, meta["source"]["sha256"]) is not None
     meta["recipe"]["quantize_dynamic"] = {"weight_type": "QInt8", "per_channel": True}  # recipe 1
@@ -172,9 +167,9 @@ def test_load_embedder_and_settings_accept_int8():
     from qa.embedding import load_embedder
 
     assert load_settings(embedding_backend="onnx-int8").embedding_backend == "onnx-int8"
-    emb = load_embedder("onnx-int8", cache_dir=shared_cache())
+    emb = load_embedder("onnx-int8", cache_dir=shared_onnx_cache())
     assert isinstance(emb, OnnxEmbedder) and emb.quantize
-    assert not load_embedder("onnx", cache_dir=shared_cache()).quantize
+    assert not load_embedder("onnx", cache_dir=shared_onnx_cache()).quantize
 
 
 SERVING = r"""
@@ -199,7 +194,7 @@ def test_serving_path_does_not_import_torch(onnx_fp32, tiny_corpus, tmp_path):
     index = tmp_path / "index"
     onnx = index / "onnx"
     onnx.mkdir(parents=True)
-    for f in (shared_cache() / "onnx").glob("model-fp32.*"):  # a warm cache, as after `qa build`
+    for f in (shared_onnx_cache() / "onnx").glob("model-fp32.*"):  # a warm cache, as after `qa build`
         os.link(f, onnx / f.name)
     env = {k: v for k, v in os.environ.items() if not k.startswith("QA_")} | {"QA_CONFIG": str(tmp_path / "none.toml")}
     proc = subprocess.run([sys.executable, "-c", SERVING, str(tiny_corpus), str(index)], capture_output=True,

@@ -52,29 +52,9 @@ def test_date_question_gets_a_date_span(qa, tiny_corpus):
 
 
 def test_list_question_returns_the_list(qa, tiny_corpus):
-    a = qa.ask("What goals does the treaty list?")
+    a = qa.ask("What goals does the treaty list?")  # the reader's span lies in the list: the whole list
     check_contract(a.to_dict(), tiny_corpus)
     assert "Lower tariffs" in a.text and "Joint research on fisheries" in a.text
-
-
-def test_a_list_introduction_answers_with_its_list(qa, tiny_corpus):
-    a = qa.ask("What does the treaty list three of?")  # not a list question: the introduction stays
-    check_contract(a.to_dict(), tiny_corpus)
-    assert a.text.startswith("The treaty lists three goals:") and "Joint research on fisheries" in a.text
-
-
-def test_a_why_question_over_a_list_of_reasons_gets_the_list(tmp_path, fake_embedder):
-    corpus = tmp_path / "corpus"
-    corpus.mkdir()
-    (corpus / "policy.txt").write_text(
-        "= Policy =\n\nThe minister gave three reasons for the new policy:\n- Trade with the north is growing\n"
-        "- The ports need investment\n- Fisheries are declining\n", encoding="utf-8")
-    from qa.config import load_settings
-
-    q = QA(load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", abstain_threshold=0.0), embedder=fake_embedder)
-    a = q.ask("Why did the minister give reasons for the new policy?")
-    assert a.question_type == "why"
-    assert a.text.startswith("The minister gave three reasons") and "Fisheries are declining" in a.text
 
 
 def test_abstains_below_threshold(tiny_settings, fake_embedder, tiny_corpus):
@@ -82,7 +62,7 @@ def test_abstains_below_threshold(tiny_settings, fake_embedder, tiny_corpus):
     a = q.ask("When was the treaty signed?")
     d = a.to_dict()
     check_contract(d, tiny_corpus)
-    assert d["abstained"] and d["citations"] and "does not say" in d["message"]
+    assert d["abstained"] and d["citations"] and "do not say" in d["message"]
 
 
 def test_an_answer_below_the_sure_threshold_is_marked_uncertain(qa):

@@ -1,52 +1,127 @@
-from qa.render import escape, to_markdown
+"""The view model (qa/view.py) and its two renderers (qa/render.py): what a person is shown."""
+
+from html.parser import HTMLParser
+
+from qa.render import escape, message_html, to_html, to_text, unescape
 from qa.types import Answer, Citation
+from qa.view import DECLINED, LIKELY, NOT_SURE, answer_json, view
+
+SENTENCE = "It was signed on 3 May 1999 in Gamma."
 
 
-def _answer(text, excerpt, question="q"):
-    c = Citation(n=1, doc="d.txt", title="T <b>", section="S", start=10, end=10 + len(excerpt), text=excerpt,
-                 score=0.5, highlight_start=10, highlight_end=10 + len(excerpt))
-    return Answer(question=question, abstained=False, text=text, answer_citation=1, score=0.8, citations=[c],
-                  answer_start=10, answer_end=10 + len(text))
+def _answer(text, excerpt, start=10, n_cites=1, **kw):
+    cites = [Citation(n=i + 1, doc=f"d{i}.txt", title="T <b>", section="S", start=start, end=start + len(excerpt),
+                      text=excerpt, score=0.5, highlight_start=start, highlight_end=start + len(excerpt))
+             for i in range(n_cites)]
+    at = excerpt.find(text)
+    return Answer(question="q", abstained=False, text=text, answer_citation=1, score=0.8, citations=cites,
+                  answer_start=start + at if at >= 0 else None, answer_end=start + at + len(text) if at >= 0 else None,
+                  **kw)
 
 
-def test_html_and_markdown_are_inert():
-    s = escape('<img src=x onerror="alert(1)"> [click](javascript:alert(1)) **bold** <script>x</script>')
-    assert "<img" not in s and "<script" not in s
-    assert "&lt;img" in s and "\\[click\\]\\(javascript:alert\\(1\\)\\)" in s and "\\*\\*bold" in s
+class _Tags(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.tags, self.hrefs = [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        self.hrefs += [v for k, v in attrs if k == "href"]
 
 
-def test_corpus_payload_is_escaped_in_the_chat_message():
-    payload = '<img src=x onerror="window.__xss=1">'
-    md = to_markdown(_answer(payload, payload + " and more"))
-    assert "<img" not in md and "&lt;img src=x onerror=" in md
-    assert "<mark>" in md  # our own highlight survives
-    assert "T &lt;b&gt;" in md
+def _parse(html: str) -> _Tags:
+    p = _Tags()
+    p.feed(html)
+    return p
+
+
+def test_markdown_escape_round_trips_and_is_inert():
+    s = escape('<img src=x onerror="alert(1)"> [click](javascript:alert(1)) **bold** https://x.example a@b.c')
+    assert "<img" not in s and "&lt;img" in s and "\\[click\\]\\(javascript\\:alert\\(1\\)\\)" in s
+    assert "https\\://x\\.example" in s and "a\\@b\\.c" in s  # no GFM autolinks
+    for t in ['a <b> & `c` [l](u) \\ \\. a@b.c', "&amp; already"]:
+        assert unescape(escape(t)) == t
 
 
 def test_answer_is_bold_inside_its_highlighted_sentence():
-    text = "It was signed on 3 May 1999 in Gamma."
-    a = _answer("3 May 1999", text)
-    a.answer_start, a.answer_end = 10 + text.index("3 May"), 10 + text.index("3 May") + len("3 May 1999")
-    md = to_markdown(a)
-    assert "<mark>It was signed on <strong>3 May 1999</strong> in Gamma\\.</mark>" in md
+    v = view(_answer("3 May 1999", SENTENCE))
+    assert v.kind == "answer" and v.headline == "3 May 1999" and v.cite == 1
+    assert [(s.kind, s.text) for s in v.sources[0].sentence] == [
+        ("support", "It was signed on "), ("answer", "3 May 1999"), ("support", " in Gamma.")]
+    html = to_html(v, uid="u")
+    assert "<mark>It was signed on <strong>3 May 1999</strong> in Gamma.</mark>" in html
+    assert '<a class="qa-ref" href="#qa-u-1"' in html and 'id="qa-u-1"' in html
 
 
-def test_abstention_shows_closest_passages():
-    a = _answer("x", "passage")
-    a.abstained, a.text, a.answer_citation, a.message = True, None, None, "The corpus does not say."
-    md = to_markdown(a)
-    assert md.startswith("**The corpus does not say\\.**") and "Closest passages" in md
+def test_a_whole_sentence_answer_is_marked_not_bolded():
+    v = view(_answer(SENTENCE, SENTENCE))
+    assert [s.kind for s in v.sources[0].sentence] == ["support"]
 
 
-def test_an_uncertain_answer_says_so_next_to_its_confidence():
-    from qa.answer import UNCERTAIN_MESSAGE
+def test_corpus_text_and_names_are_escaped_and_never_links():
+    payload = '<img src=x onerror="window.__xss=1"> https://evil.example/x [p](https://evil.example)'
+    a = _answer("3 May 1999", f"{payload} {SENTENCE}")
+    a.citations[0].doc = "c`[phish](https:evil.example)`.md"
+    html = to_html(view(a), uid="u")
+    tags = _parse(html)
+    assert "img" not in tags.tags and "script" not in tags.tags
+    assert all(h.startswith(("#qa-u-", "/doc/")) for h in tags.hrefs), tags.hrefs
+    assert "&lt;img src=x onerror=" in html and "T &lt;b&gt;" in html
+    assert "/doc/c%60%5Bphish%5D%28https%3Aevil.example%29%60.md?start=10" in html
 
-    sure = to_markdown(_answer("3 May 1999", "It was signed on 3 May 1999."))
-    a = _answer("3 May 1999", "It was signed on 3 May 1999.")
-    a.uncertain, a.message = True, UNCERTAIN_MESSAGE
-    unsure = to_markdown(a)
-    assert "*Confidence 80%*" in sure and "Not sure" not in sure
-    assert "*Confidence 80% — Not sure: this answer may be wrong\\. Check it against the sources below\\.*" in unsure
-    assert unsure.startswith("**3 May 1999**")  # the answer itself is still shown first
-    a.message = ""  # a hand-built Answer without its message still renders a whole note
-    assert "*Confidence 80% — Not sure: check the sources below\\.*" in to_markdown(a)
+
+def test_only_sentences_that_support_the_answer_are_marked():
+    a = _answer("3 May 1999", SENTENCE, n_cites=3)
+    a.citations[1].text = "The harbour opened on 3 May 1999 too."  # holds the answer: support
+    a.citations[1].end = a.citations[1].highlight_end = 10 + len(a.citations[1].text)
+    a.citations[2].text = "Gamma is a city by the sea."  # does not
+    a.citations[2].end = a.citations[2].highlight_end = 10 + len(a.citations[2].text)
+    v = view(a)
+    assert [s.supports for s in v.sources] == [True, True, False]
+    assert [s.kind for s in v.sources[2].sentence] == ["plain"]
+    assert "answer" in [s.kind for s in v.sources[1].sentence]
+
+
+def test_repeated_sentences_from_overlapping_chunks_get_one_card():
+    a = _answer("3 May 1999", SENTENCE, n_cites=2)
+    assert [s.n for s in view(a).sources] == [1]
+
+
+def test_declined_shows_closest_passages_without_marks_or_confidence():
+    a = _answer("x", "passage text.")
+    a.abstained, a.text, a.answer_citation = True, None, None
+    v = view(a)
+    assert v.kind == "declined" and v.headline == DECLINED and v.confidence_label == ""
+    assert v.sources_label == "Closest passages" and not v.sources[0].supports
+    assert "<mark>" not in to_html(v) and "qa-ref" not in to_html(v)
+
+
+def test_confidence_in_words_with_the_percentage_on_hover():
+    sure = view(_answer("3 May 1999", SENTENCE))
+    unsure = view(_answer("3 May 1999", SENTENCE, uncertain=True))
+    assert sure.confidence_label == LIKELY and sure.note == ""
+    assert unsure.confidence_label == NOT_SURE and unsure.note
+    assert 'title="Confidence 80%">Likely</span>' in to_html(sure)
+    assert "score" not in to_html(sure)  # no raw retrieval scores
+    assert "(Not sure, 80%" in to_text(unsure)
+
+
+def test_text_rendering_for_the_terminal():
+    out = to_text(view(_answer("3 May 1999", SENTENCE)))
+    assert out.splitlines()[0] == "3 May 1999 [1]"
+    assert "[1] T <b> › S (d0.txt)" in out and SENTENCE in out
+
+
+def test_json_adds_links_source_and_view_to_the_contract():
+    a = _answer("3 May 1999", SENTENCE)
+    out = answer_json(a)
+    contract = a.to_dict()
+    assert [{k: c[k] for k in contract["citations"][0]} for c in out["citations"]] == contract["citations"]
+    assert {k: out[k] for k in contract if k != "citations"} == {k: v for k, v in contract.items() if k != "citations"}
+    assert out["citations"][0]["link"] == "/doc/d0.txt?start=10&end=47#passage"
+    assert out["source"] == {"doc": "d0.txt", "start": 10, "end": 10 + len(SENTENCE)}
+    assert out["view"]["headline"] == "3 May 1999"
+
+
+def test_a_message_is_escaped():
+    assert "&lt;b&gt;" in message_html("<b>too long</b>", "error") and "is-error" in message_html("x", "error")

@@ -9,9 +9,11 @@
  *   data-open         "true" opens the panel on page load
  *   data-api-key      sent as "Authorization: Bearer …" (visible to anyone who reads the page!)
  *
- * It talks to POST api/ask next to this script (same server that served widget.js), keeps the
- * conversation for follow-up questions, and renders every piece of server text with textContent
- * (never as HTML). Everything lives in a shadow root, so no CSS leaks in or out.
+ * It talks to POST api/ask next to this script (same server that served widget.js) and keeps the
+ * conversation for follow-up questions. Answers are shown as the server renders them (the "html"
+ * of the reply: the same answer card as the chat page, every piece of document text escaped by
+ * the server) with the same stylesheet (answer.css); the widget's own text goes in with
+ * textContent. Everything lives in a shadow root, so no CSS leaks in or out.
  */
 (function () {
   "use strict";
@@ -22,6 +24,8 @@
     return;
   }
   var ENDPOINT = new URL("api/ask", script.src).toString();
+  var FEEDBACK = new URL("api/feedback", script.src).toString();
+  var STYLES = new URL("answer.css", script.src).toString();
   var SERVER = new URL(script.src).origin;
   var cfg = {
     title: script.getAttribute("data-title") || "Ask the corpus",
@@ -76,7 +80,7 @@
     ".bubble{width:56px;height:56px;border-radius:50%;border:0;background:#1d4ed8;color:#fff;cursor:pointer;display:flex;align-items:center;justify-content:center;box-shadow:0 6px 20px rgba(0,0,0,.25);margin:0;padding:0}",
     ".bubble:hover{background:#1e40af}",
     ".wrap.left .bubble{margin-right:auto}.wrap.right .bubble{margin-left:auto}",
-    "button:focus-visible,input:focus-visible,summary:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}",
+    "button:focus-visible,input:focus-visible,summary:focus-visible,a:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}",
     ".panel{position:absolute;bottom:70px;width:min(400px,calc(100vw - 40px));height:min(600px,calc(100vh - 110px));background:#fff;border:1px solid #d1d5db;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.25);display:flex;flex-direction:column;overflow:hidden}",
     ".wrap.right .panel{right:0}.wrap.left .panel{left:0}",
     ".panel[hidden]{display:none}",
@@ -89,20 +93,13 @@
     ".user{align-self:flex-end;background:#1d4ed8;color:#fff;max-width:85%;white-space:pre-wrap}",
     ".bot{align-self:stretch;background:#fff;border:1px solid #e5e7eb}",
     ".hint{color:#4b5563;font-size:14px;background:transparent;border:0;padding:2px}",
-    ".answer{margin:0 0 4px;font-weight:600}",
-    ".abstain{color:#92400e}",
-    ".ref{font:inherit;font-size:12px;font-weight:600;color:#1d4ed8;background:#eff6ff;border:1px solid #bfdbfe;border-radius:4px;padding:0 4px;margin-left:4px;cursor:pointer;vertical-align:1px}",
-    ".meta{margin:0 0 6px;font-size:13px;color:#4b5563}",
-    ".meta.uncertain{color:#92400e}",
-    ".sources{margin:8px 0 4px;font-size:13px;font-weight:600;color:#374151}",
-    "ol{margin:0;padding:0;list-style:none;display:flex;flex-direction:column;gap:6px}",
-    "details{border:1px solid #e5e7eb;border-radius:8px;background:#fff}",
-    "summary{cursor:pointer;padding:6px 8px;font-size:13px;color:#1f2937;list-style-position:inside}",
-    ".n{display:inline-block;min-width:20px;height:20px;line-height:20px;text-align:center;border-radius:10px;background:#1d4ed8;color:#fff;font-size:12px;font-weight:700;margin-right:6px}",
-    "blockquote{margin:0;padding:6px 10px 8px;font-size:13px;color:#374151;border-top:1px solid #f3f4f6}",
-    "mark{background:#fef08a;color:#111827;padding:0 1px;border-radius:2px}",
-    ".doc{display:block;margin-top:4px;font-size:12px;color:#6b7280}",
     ".error{background:#fef2f2;border:1px solid #fecaca;color:#991b1b}",
+    ".vote{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:8px;font-size:13px;color:#4b5563}",
+    ".vote button{font:inherit;font-size:13px;border:1px solid #d1d5db;background:#fff;color:#374151;border-radius:6px;padding:2px 8px;cursor:pointer}",
+    ".vote button[aria-pressed=true]{background:#dbeafe;border-color:#93c5fd}",
+    ".vote input{flex:1 1 180px;font:inherit;font-size:14px;padding:4px 8px;border:1px solid #9ca3af;border-radius:6px}",
+    ".new{background:transparent;border:1px solid rgba(255,255,255,.6);color:#fff;border-radius:6px;padding:2px 8px;font:inherit;font-size:13px;cursor:pointer}",
+    ".qa-card.qa-focus{border-color:#1d4ed8;box-shadow:0 0 0 2px #bfdbfe}",
     ".busy{color:#4b5563;font-style:italic;background:transparent;border:0}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e7eb;background:#fff}",
     "input{flex:1;min-width:0;font:inherit;font-size:16px;padding:8px 10px;border:1px solid #9ca3af;border-radius:8px;color:#111827;background:#fff}",
@@ -117,11 +114,12 @@
     if (document.querySelector("qa-chat-widget")) return; // loaded twice: keep the first
     var host = document.createElement("qa-chat-widget");
     var root = host.attachShadow({ mode: "open" });
-    add(root, el("style", {}, CSS));
+    add(root, [el("link", { rel: "stylesheet", href: STYLES }), el("style", {}, CSS)]);
 
     var uid = "qa" + Math.random().toString(36).slice(2, 8);
     var title = el("h2", { id: uid + "-title" }, cfg.title);
     var closeBtn = el("button", { type: "button", "class": "close", "aria-label": "Close chat" }, svg(ICON_CLOSE));
+    var newBtn = el("button", { type: "button", "class": "new" }, "New chat");
     var log = el("div", { "class": "log", role: "log", "aria-live": "polite", "aria-label": "Conversation", tabindex: "0" });
     var input = el("input", {
       id: uid + "-q", type: "text", autocomplete: "off", enterkeyhint: "send", maxlength: "2000",
@@ -134,16 +132,21 @@
     var panel = el("section", {
       id: uid + "-panel", "class": "panel", role: "dialog", "aria-modal": "false",
       "aria-labelledby": uid + "-title", hidden: true
-    }, [el("header", {}, [title, closeBtn]), log, form]);
+    }, [el("header", {}, [title, newBtn, closeBtn]), log, form]);
     var bubble = el("button", {
       type: "button", "class": "bubble", "aria-controls": uid + "-panel", "aria-expanded": "false",
       "aria-haspopup": "dialog", "aria-label": cfg.title, title: cfg.title
     }, svg(ICON_CHAT));
     add(root, el("div", { "class": "wrap " + cfg.position }, [panel, bubble]));
-    add(log, el("p", { "class": "msg hint" },
-      "Ask a question about the documents. Answers are copied from the text, with numbered sources."));
+    var HINT = "Ask a question about the documents. Answers are copied from the text, with numbered sources.";
+    add(log, el("p", { "class": "msg hint" }, HINT));
 
     var history = [];
+    newBtn.addEventListener("click", function () {
+      history = [];
+      log.replaceChildren(el("p", { "class": "msg hint" }, HINT));
+      input.focus();
+    });
     var pending = false;
 
     function isOpen() { return !panel.hidden; }
@@ -169,62 +172,84 @@
       log.scrollTop = node ? node.offsetTop - 8 : log.scrollHeight;
     }
 
-    function excerpt(c, answer, isSource) {
-      var t = String(c.text || ""), q = el("blockquote");
-      var hs = c.highlight_start, he = c.highlight_end;
-      if (hs == null || he == null || !(c.start <= hs && hs < he && he <= c.end)) return add(q, t);
-      hs -= c.start; he -= c.start;
-      var mark = el("mark");
-      var as = isSource && answer.answer_start != null ? answer.answer_start - c.start : -1;
-      var ae = isSource && answer.answer_end != null ? answer.answer_end - c.start : -1;
-      if (hs <= as && as < ae && ae <= he && ae - as < t.slice(hs, he).trim().length) {
-        add(mark, [t.slice(hs, as), el("strong", {}, t.slice(as, ae)), t.slice(ae, he)]);
-      } else {
-        add(mark, t.slice(hs, he));
+    // The card's markup is parsed in an inert document (DOMParser runs no script and loads nothing)
+    // and copied over element by element, keeping only the tags and attributes the server's
+    // renderer emits: even a rendering bug on the server could not put a handler or a foreign
+    // link into the host page.
+    var TAGS = { DIV: 1, P: 1, SPAN: 1, A: 1, OL: 1, LI: 1, BLOCKQUOTE: 1, MARK: 1, STRONG: 1, DETAILS: 1, SUMMARY: 1 };
+    var ATTRS = { "class": 1, id: 1, href: 1, title: 1, "aria-label": 1, open: 1 };
+    function cardNodes(markup) {
+      var doc = new DOMParser().parseFromString(markup, "text/html");
+      function copy(node) {
+        if (node.nodeType === 3) return document.createTextNode(node.nodeValue);
+        if (node.nodeType !== 1 || !TAGS[node.tagName]) return null;
+        var out = document.createElement(node.tagName.toLowerCase());
+        [].forEach.call(node.attributes, function (at) {
+          if (!ATTRS[at.name]) return;
+          if (at.name === "href" && !/^(#qa-|\/doc\/)/.test(at.value)) return;
+          out.setAttribute(at.name, at.value);
+        });
+        [].forEach.call(node.childNodes, function (c) { var k = copy(c); if (k) out.appendChild(k); });
+        return out;
       }
-      return add(q, [t.slice(0, hs), mark, t.slice(he)]);
+      return [].map.call(doc.body.childNodes, copy).filter(Boolean);
     }
 
-    function renderAnswer(a) {
+    // The answer card is the server's HTML (qa/render.py): the same markup and stylesheet as the
+    // chat page. Its links point at the server's document view; its [n] marker at its source card.
+    function renderAnswer(a, question) {
       var box = el("div", { "class": "msg bot" });
-      var cites = el("ol", { "aria-label": a.abstained ? "Closest passages" : "Sources" });
-      var items = {};
-      (a.citations || []).forEach(function (c, i) {
-        var isSource = !a.abstained && a.answer_citation === c.n;
-        var where = String(c.title || c.doc || "") + (c.section ? " \u203a " + c.section : "");
-        var details = el("details", { open: isSource || (a.abstained && i === 0) }, [
-          el("summary", {}, [el("span", { "class": "sr" }, "Source "), el("span", { "class": "n" }, String(c.n)), where]),
-          add(excerpt(c, a, isSource), el("span", { "class": "doc" }, String(c.doc || "")))
-        ]);
-        items[c.n] = details;
-        add(cites, el("li", {}, details));
+      var card = el("div");
+      add(card, cardNodes(String(a.html || "")));
+      [].forEach.call(card.querySelectorAll("a.qa-open"), function (link) {
+        link.href = new URL(link.getAttribute("href"), SERVER).toString();
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
       });
-      if (a.abstained) {
-        add(box, el("p", { "class": "answer abstain" }, a.message || "The corpus does not say."));
-      } else {
-        var p = el("p", { "class": "answer" }, String(a.answer || "").replace(/\s+/g, " ").trim());
-        if (items[a.answer_citation]) {
-          var ref = el("button", { type: "button", "class": "ref", "aria-label": "Show source " + a.answer_citation },
-            "[" + a.answer_citation + "]");
-          ref.addEventListener("click", function () {
-            var d = items[a.answer_citation];
-            d.open = true;
-            d.querySelector("summary").focus();
-            d.scrollIntoView({ block: "nearest" });
-          });
-          add(p, ref);
-        }
-        add(box, p);
-      }
-      var meta = "Confidence " + Math.round(100 * (Number(a.score) || 0)) + "%";
-      if (a.uncertain && !a.abstained) {
-        meta += " \u2014 " + (a.message || "Not sure: check the sources below.");
-      }
-      add(box, el("p", { "class": a.uncertain && !a.abstained ? "meta uncertain" : "meta" }, meta));
-      if (a.citations && a.citations.length) {
-        add(box, [el("p", { "class": "sources" }, a.abstained ? "Closest passages" : "Sources"), cites]);
-      }
+      [].forEach.call(card.querySelectorAll("a.qa-ref"), function (ref) {
+        ref.addEventListener("click", function (e) {
+          e.preventDefault();
+          var target = card.querySelector("[id='" + ref.getAttribute("href").slice(1) + "']");
+          if (!target) return;
+          [].forEach.call(card.querySelectorAll(".qa-focus"), function (n) { n.classList.remove("qa-focus"); });
+          target.classList.add("qa-focus");
+          target.setAttribute("tabindex", "-1");
+          target.scrollIntoView({ block: "nearest" });
+          target.focus();
+        });
+      });
+      add(box, [card, voteRow(question, a)]);
       return box;
+    }
+
+    function voteRow(question, a) {
+      var shown = a.abstained ? null : String(a.answer || "");
+      var row = el("div", { "class": "vote", role: "group", "aria-label": "Was this helpful?" });
+      var up = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Helpful" }, "\ud83d\udc4d");
+      var down = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Not helpful" }, "\ud83d\udc4e");
+      var note = el("span", { role: "status" });
+      function send(vote, correction) {
+        var headers = { "Content-Type": "application/json" };
+        if (cfg.apiKey) headers["Authorization"] = "Bearer " + cfg.apiKey;
+        return fetch(FEEDBACK, { method: "POST", headers: headers, credentials: "omit", mode: "cors",
+          body: JSON.stringify({ question: question, answer: shown, vote: vote, correction: correction || "" })
+        }).then(function (r) { note.textContent = r.ok ? "Thanks for the feedback." : "The feedback could not be saved."; },
+                function () { note.textContent = "The feedback could not be saved."; });
+      }
+      up.addEventListener("click", function () {
+        up.setAttribute("aria-pressed", "true"); up.disabled = down.disabled = true; send("up");
+      });
+      down.addEventListener("click", function () {
+        down.setAttribute("aria-pressed", "true"); up.disabled = down.disabled = true;
+        var fix = el("input", { type: "text", maxlength: "500", "aria-label": "What should the answer have been? (optional)",
+          placeholder: "What should the answer have been? (optional)" });
+        var ok = el("button", { type: "button" }, "Send");
+        ok.addEventListener("click", function () { fix.disabled = ok.disabled = true; send("down", fix.value.trim()); });
+        fix.addEventListener("keydown", function (e) { if (e.key === "Enter") { e.preventDefault(); ok.click(); } });
+        add(row, [fix, ok]);
+        fix.focus();
+      });
+      return add(row, [el("span", {}, "Helpful?"), up, down, note]);
     }
 
     function showError(message) {
@@ -261,10 +286,12 @@
         });
       }).then(function (a) {
         busy.remove();
-        add(log, renderAnswer(a));
+        add(log, renderAnswer(a, question));
         scrollToEnd(userMsg); // the question at the top, its answer right below
         history.push({ role: "user", content: question });
-        history.push({ role: "assistant", content: a.abstained ? (a.message || "") : String(a.answer || "") });
+        var turn = { role: "assistant", content: a.abstained ? (a.message || "") : String(a.answer || "") };
+        if (a.source) turn.source = a.source; // follow-ups resolve to the sentence this answer came from
+        history.push(turn);
       }).catch(function (err) {
         busy.remove();
         if (err && err.name === "AbortError") {

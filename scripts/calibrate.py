@@ -1,0 +1,68 @@
+"""Fit the confidence weights and thresholds on several test sets at once, each over its own
+corpus, and optionally write them to qa.toml: the seed dev set and the held-out tune articles
+together, so the confidence means the same on the seed and on documents it was not fitted to.
+
+    python scripts/calibrate.py testsets/dev.jsonl:corpus \\
+        /tmp/heldout-tune/questions.json:/tmp/heldout-tune/corpus --max-false-abstention 0.08 --write
+
+Each ``TESTSET:CORPUS`` pair is run with the abstain threshold at 0 (the index is built next to
+the corpus, in ``<corpus>/../index``, when missing); the records are pooled and fitted as
+``qa eval --calibrate`` does (qa/calibrate.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from qa import QA, load_settings  # noqa: E402
+from qa.calibrate import calibrate_records, calibration_text  # noqa: E402
+from qa.config import write_settings  # noqa: E402
+from qa.evaluation import load_testset, run  # noqa: E402
+
+
+def open_pair(pair: str, base):
+    """``TESTSET:CORPUS`` -> (test set, a QA over that corpus with the abstain threshold at 0);
+    the index lies next to the corpus (``<corpus>/../index``), or is the configured one."""
+    testset, _, corpus = pair.partition(":")
+    corpus = Path(corpus or base.corpus_dir)
+    index = base.index_dir if corpus.resolve() == base.corpus_dir.resolve() else corpus.parent / "index"
+    qa = QA(base.replace(corpus_dir=corpus, index_dir=index, abstain_threshold=0.0))
+    qa.warm_up(progress=True)
+    return load_testset(testset), qa
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("pairs", nargs="+", metavar="TESTSET:CORPUS")
+    ap.add_argument("--max-false-abstention", type=float, default=None)
+    ap.add_argument("--wrong-cost", type=float, default=1.0)
+    ap.add_argument("--records", type=Path, help="also write the pooled records here (JSON)")
+    ap.add_argument("--write", action="store_true", help="store the weights and thresholds in qa.toml")
+    args = ap.parse_args(argv)
+    base = load_settings()
+    records = []
+    for pair in args.pairs:
+        testset, qa = open_pair(pair, base)
+        part = run(qa, testset.items, progress=True)
+        for r in part:
+            r["id"] = f"{Path(testset.path).name}:{r['id']}"
+        print(f"{testset.path}: {len(part)} questions", file=sys.stderr)
+        records += part
+    if args.records:
+        args.records.write_text(json.dumps(records), encoding="utf-8")
+    c = calibrate_records(records, base.confidence_weights, base.abstain_threshold, wrong_cost=args.wrong_cost,
+                          max_false_abstention=args.max_false_abstention, current_sure=base.sure_threshold)
+    print(calibration_text(c))
+    if args.write:
+        path = write_settings({"abstain_threshold": c.threshold, "sure_threshold": c.sure_threshold,
+                               "confidence_weights": c.weights})
+        print(f"written to {path}")
+
+
+if __name__ == "__main__":
+    main()

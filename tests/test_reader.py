@@ -1,0 +1,158 @@
+"""The trained reader: its input encoding and span decoding, the training examples, the article
+split, the passages the pipeline reads, and (marked integration) the shipped int8 model."""
+
+import hashlib
+import json
+import random
+
+import numpy as np
+import pytest
+
+from qa.embedding import model_path
+from qa.reader.encoding import MAX_LENGTH, MAX_QUESTION_TOKENS, best_spans, encode_pairs, load_tokenizer, token_targets
+from qa.reader.examples import _norm, grow, make_examples, sentence_spans
+from qa.reader.squad import Article, Paragraph, Question, heldout_titles, split
+
+
+@pytest.fixture(scope="module")
+def tok():
+    return load_tokenizer(model_path())
+
+
+def test_pairs_are_cls_question_sep_passage_sep_with_offsets(tok):
+    enc = encode_pairs(tok, ["When was it signed?"], ["The treaty was signed on 3 May 1999."])
+    ids = enc.input_ids[0][: int(enc.attention_mask[0].sum())]
+    assert ids[0] == tok.token_to_id("[CLS]") and ids[-1] == tok.token_to_id("[SEP]")
+    first = int(np.argmax(enc.token_type_ids[0]))
+    assert ids[first - 1] == tok.token_to_id("[SEP]")
+    start, end = token_targets(enc, 0, 25, 35)  # "3 May 1999"
+    assert enc.offsets[0][start][0] == 25 and enc.offsets[0][end][1] == 35
+    assert (enc.offsets[0][:first] == -1).all()  # [CLS] and the question have no passage offsets
+
+
+def test_long_inputs_are_cut_question_first_then_passage(tok):
+    enc = encode_pairs(tok, ["word " * 200], ["text " * 500])
+    assert enc.input_ids.shape[1] == MAX_LENGTH
+    assert int((enc.token_type_ids[0] == 0).sum()) == MAX_QUESTION_TOKENS + 2  # [CLS] q [SEP]
+    assert token_targets(enc, 0, 2000, 2004) is None  # an answer cut off is reported, not misplaced
+
+
+def _logits(enc, spans):
+    """Start/end logits that favour the given (start token, end token, value) pairs; [CLS] = 1."""
+    start = np.full(enc.input_ids.shape, -5.0, dtype=np.float32)
+    end = start.copy()
+    start[:, 0] = end[:, 0] = 0.5
+    for row, (s, e, v) in enumerate(spans):
+        start[row, s] += v
+        end[row, e] += v
+    return start, end
+
+
+def test_best_span_and_no_answer_score(tok):
+    enc = encode_pairs(tok, ["q?", "q?"], ["alpha beta gamma delta", "alpha beta"])
+    first = int(np.argmax(enc.token_type_ids[0]))
+    start, end = _logits(enc, [(first + 1, first + 2, 9.0), (0, 0, 0.0)])
+    one, two = best_spans(enc, start, end)
+    assert "alpha beta gamma delta"[one.start:one.end] == "beta gamma"
+    assert one.margin > 0 and two.margin < 0  # the second passage's best span loses to "no answer"
+
+
+def test_widen_takes_the_longest_span_around_the_best_within_the_margin(tok):
+    enc = encode_pairs(tok, ["q?"], ["alpha beta gamma delta epsilon"])
+    first = int(np.argmax(enc.token_type_ids[0]))
+    start, end = _logits(enc, [(first + 2, first + 2, 9.0)])
+    start[0, first + 1] += 8.5  # "beta gamma" scores 0.5 below "gamma"
+    text = "alpha beta gamma delta epsilon"
+    (tight,) = best_spans(enc, start, end)
+    (wide,) = best_spans(enc, start, end, widen=1.0)
+    assert text[tight.start:tight.end] == "gamma" and text[wide.start:wide.end] == "beta gamma"
+    assert wide.score == tight.score
+
+
+def test_grow_keeps_whole_sentences_within_the_budget():
+    text = "One two. Three four five. Six. Seven eight nine ten."
+    spans = sentence_spans(text)
+    assert len(spans) == 4
+    lo, hi = grow(spans, 2, 2, budget=30)
+    assert spans[hi][1] - spans[lo][0] <= 30 and lo <= 2 <= hi
+    assert grow(spans, 1, 1, budget=1) == (1, 1)  # the sentence itself always stays
+    lo, hi = grow(spans, 1, 1, budget=10_000, rng=random.Random(0))
+    assert (lo, hi) == (0, 3)
+
+
+def _article(title="Test", n=6):
+    paras = []
+    for p in range(n):
+        ctx = (f"Paragraph {p} is about Gamma City. The treaty number {p} was signed in {1990 + p} by Jane Smith. "
+               f"Delta Port opened later.")
+        at = ctx.index(str(1990 + p))
+        paras.append(Paragraph(ctx, (Question(f"{title}-{p}", f"When was treaty number {p} signed by Jane Smith?",
+                                              ((str(1990 + p), at),)),)))
+    return Article(title, tuple(paras))
+
+
+def test_examples_are_seeded_and_negatives_never_hold_the_answer():
+    arts = [_article("A"), _article("B")]
+    ex = make_examples(arts, seed=3, negative_rate=1.0)
+    assert ex == make_examples(arts, seed=3, negative_rate=1.0)
+    positives = [e for e in ex if e.answer]
+    assert len(positives) == 12 and all(e.passage[e.answer[0]:e.answer[1]].isdigit() for e in positives)
+    negatives = [e for e in ex if e.answer is None]
+    assert negatives and {e.kind for e in negatives} <= {"paragraph", "article", "swap"}
+    golds = {q.text: q.answers[0][0] for a in arts for p in a.paragraphs for q in p.questions}
+    for e in negatives:
+        if e.kind != "swap":
+            assert _norm(golds[e.question]) not in _norm(e.passage)
+        else:  # a name or number of the passage's own question was swapped
+            own = next(q for q, g in golds.items() if g in e.passage)
+            assert e.question != own and len(e.question.split()) == len(own.split())
+
+
+def test_heldout_articles_are_fixed_and_split_in_alternating_halves():
+    held = heldout_titles()
+    assert len(held) == 30 and held == sorted(held)
+    arts = [Article(t, ()) for t in held + ["Not_held_out"]]
+    train, tune, test = split(arts)
+    assert [a.title for a in train] == ["Not_held_out"]
+    assert [a.title for a in tune] == held[0::2] and [a.title for a in test] == held[1::2]
+
+
+def test_passages_are_distinct_windows_around_ranked_sentences(tiny_qa):
+    from qa.read import passages
+    from qa.retrieval import retrieve
+
+    index = tiny_qa.index
+    _, query, analysis = tiny_qa.prepare("When was the treaty signed?")
+    retrieved = retrieve(index, tiny_qa.embedder.encode([query])[0], analysis, tiny_qa.settings)
+    found = passages(index, retrieved, 4, budget=200)
+    assert found and len(found) <= 4
+    seen = set()
+    for p in found:
+        assert p.first <= p.sentence <= p.last and index.sentences[p.first].start == p.start
+        assert index.sentences[p.last].end == p.end and p.end - p.start <= max(200, index.sentences[p.sentence].end
+                                                                             - index.sentences[p.sentence].start)
+        held = set(range(p.first, p.last + 1))
+        assert not held & seen
+        seen |= held
+    anchored = passages(index, retrieved, 4, anchor=len(index.sentences) - 1)
+    assert anchored[0].anchor and anchored[0].sentence == len(index.sentences) - 1
+
+
+@pytest.mark.integration
+def test_the_shipped_reader_is_the_one_its_card_describes_and_reads():
+    from qa.reader.onnx_reader import CARD_FILE, MODEL_FILE, Reader
+
+    card = json.loads(CARD_FILE.read_text(encoding="utf-8"))
+    data = MODEL_FILE.read_bytes()
+    assert len(data) <= 30_000_000 and card["bytes"] == len(data)
+    assert card["sha256"] == hashlib.sha256(data).hexdigest()
+    fp32, int8 = card["tune_paragraph_reading"]["fp32"], card["tune_paragraph_reading"]["int8"]
+    assert int8["f1"] >= fp32["f1"] - 1.0  # int8 within a point of fp32
+    passage = "The Tiny Treaty was signed on 3 May 1999 in Gamma City. Dr. Jane Q. Smith chaired the signing."
+    reader = Reader()
+    when, who = reader.read("When was the treaty signed?", [passage])[0], reader.read("Who chaired the signing?",
+                                                                                      [passage])[0]
+    assert passage[when.start:when.end] == "3 May 1999" and when.margin > 0
+    assert "Jane Q. Smith" in passage[who.start:who.end]
+    (off,) = reader.read("What is the population of Mars?", [passage])
+    assert off.margin < when.margin
