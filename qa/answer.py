@@ -16,7 +16,6 @@ from .index import Index
 from .question import QuestionAnalysis
 from .read import Reading
 from .retrieval import Retrieved
-from .text import prefix_match
 from .types import Answer, Citation
 
 ABSTAIN_MESSAGE = "The documents do not say. The closest passages are listed below."
@@ -102,19 +101,6 @@ def compose(
     return answer
 
 
-def _shared_signals(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis, sentence: int) -> dict:
-    """Signals about the passage around ``sentence`` that both answer paths weigh."""
-    chunk_terms = frozenset().union(*(index.chunk_terms(ci) for ci in index.sentence_chunks[sentence]))
-    qset = set(analysis.terms)
-    signals = next((s.signals for s in retrieved.ranked if s.sentence == sentence), {})
-    return {
-        "chunk_terms": chunk_terms,
-        "signals": signals,
-        "coverage": sum(1 for t in qset if prefix_match(t, chunk_terms)) / len(qset) if qset else 0.0,
-        "agreement": 1.0 if retrieved.dense_top is not None and retrieved.dense_top == retrieved.lexical_top else 0.0,
-    }
-
-
 def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis, readings: list[Reading]):
     """The span that beats "no answer" by the most, the sentence it lies in, and the features."""
     best = max(readings, key=lambda r: r.preference)
@@ -128,16 +114,7 @@ def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis,
         if region:
             a_start = min(a_start, index.sentences[region[0]].start)
             a_end = max(a_end, index.sentences[region[1]].end)
-    shared = _shared_signals(index, retrieved, analysis, sentence)
-    sig = shared["signals"]
-    feats = features(
-        reader=best.span.margin / 10.0,
-        rank=1.0 / (1.0 + p.rank),
-        dense=sig.get("dense", 0.0),
-        coverage=shared["coverage"],
-        entity=sig.get("entity", 1.0),
-        oov=retrieved.oov,
-        name_oov=retrieved.name_oov,
-        agreement=shared["agreement"],
-    )
+    sig = next((s.signals for s in retrieved.ranked if s.sentence == sentence), {})
+    feats = features(reader=best.span.margin / 10.0, rank=1.0 / (1.0 + p.rank), dense=sig.get("dense", 0.0),
+                     entity=sig.get("entity", 1.0))
     return sentence, a_start, a_end, feats

@@ -195,7 +195,7 @@ def fit_weights(records: Sequence[dict], C: float = 1.0, features: Sequence[str]
     bounds = [(None, None)] + [(0.0, None) if SIGNS.get(f, 0) > 0 else (None, 0.0) if SIGNS.get(f, 0) < 0
                                else (None, None) for f in features]
     fit = minimize(loss, np.zeros(len(features) + 1), jac=True, method="L-BFGS-B", bounds=bounds,
-                   options={"maxiter": 5000})
+                   options={"maxiter": 5000, "ftol": 1e-12, "gtol": 1e-9})
     if not fit.success:
         raise QAError(f"the confidence fit did not converge ({fit.message}); check the test set's signals")
     weights = {"bias": round(float(fit.x[0]), 4)}
@@ -306,8 +306,8 @@ def default_grid(settings) -> list[tuple[str, dict]]:
     base = dict(settings.fusion_weights)
     grid: list[tuple[str, dict]] = [("current", {"fusion": settings.fusion, "fusion_weights": base}),
                                     ("rrf", {"fusion": "rrf", "fusion_weights": base})]
-    for name, value in (("lexical", 0.3), ("chunk_dense", 0.4), ("chunk_dense", 1.0), ("type_match", 1.0),
-                        ("novelty", 0.0), ("coverage", 0.3), ("window", 0.3)):
+    for name, value in (("lexical", 0.3), ("chunk_dense", 0.4), ("chunk_dense", 1.0), ("novelty", 0.0),
+                        ("coverage", 0.3), ("entity", 0.5)):
         if abs(base.get(name, 0.0) - value) > 1e-9:
             grid.append((f"{name}={value}", {"fusion": "weighted", "fusion_weights": {**base, name: value}}))
     return grid

@@ -269,7 +269,27 @@ def train_ship(weights, data, limit):
     click.echo(json.dumps(do_ship(Path(weights), data=data, limit=limit), indent=2))
 
 
+class _LineProgress:
+    """stderr for a log file: progress bars redraw their line with carriage returns, which a file
+    keeps as one ever-growing line; here each redraw becomes a line of its own (and tqdm redraws
+    at most every 10 s, TQDM_MININTERVAL)."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return self._stream.write(text.replace("\r", "\n").replace("\n\n", "\n"))
+
+    def __getattr__(self, name):
+        return getattr(self._stream, name)
+
+
 def main():
+    if not sys.stderr.isatty():
+        import os
+
+        os.environ.setdefault("TQDM_MININTERVAL", "10")
+        sys.stderr = _LineProgress(sys.stderr)
     cli(prog_name="qa")
 
 

@@ -5,12 +5,12 @@ The confidence is a logistic model over
   reader      how far the answer's span beats "no answer" in its passage (reader logits / 10)
   rank        1 / (1 + retrieval rank of the sentence its passage was built around)
   dense       cosine of the question and the answer's sentence
-  coverage    share of the question's content terms found in that sentence's chunk
-  entity      share of the question's names and numbers found there (1 when it has none)
-  oov         share of the question's content terms found nowhere in the corpus
-  name_oov    1 when the question names something (a capitalised word, not a number) that
-              occurs nowhere in the corpus
-  agreement   1 when the dense and the lexical retriever put the same sentence first
+  entity      share of the question's names and numbers found in that sentence or the one
+              before it (1 when it has none)
+
+(coverage of the question's words, words found nowhere in the corpus and the agreement of the
+dense and lexical retrievers were features too; fitted with the reader they got no weight, so
+they went: docs/quality.md, ablation)
 
 with weights fitted by ``scripts/calibrate.py`` on the seed dev set and held-out articles
 together (logistic regression, each weight kept on its side) and stored with the thresholds
@@ -21,12 +21,11 @@ from __future__ import annotations
 
 import math
 
-FEATURES = ("reader", "rank", "dense", "coverage", "entity", "oov", "name_oov", "agreement")
+FEATURES = ("reader", "rank", "dense", "entity")
 #: Which way each feature can move the confidence: +1 can only raise it, -1 only lower it. The
-#: calibration keeps every weight on its side (0 at most): a feature that says "the question
-#: names something the corpus never mentions" must not make an answer *more* believable because
-#: the features overlap on a few hundred dev questions.
-SIGNS = {"reader": 1, "rank": 1, "dense": 1, "coverage": 1, "entity": 1, "oov": -1, "name_oov": -1, "agreement": 1}
+#: calibration keeps every weight on its side (0 at most), so features that overlap cannot buy
+#: a fit with a weight of the wrong sign.
+SIGNS = {"reader": 1, "rank": 1, "dense": 1, "entity": 1}
 
 
 def features(**values: float) -> dict[str, float]:

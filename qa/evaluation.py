@@ -192,6 +192,7 @@ def _unique(items: list[TestItem], where: list[str], name: str) -> list[TestItem
 
 def parse_jsonl(text: str, name: str = "test set") -> list[TestItem]:
     items, where = [], []
+    unknown = 0
     for n, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -202,8 +203,15 @@ def parse_jsonl(text: str, name: str = "test set") -> list[TestItem]:
             raise TestSetError(f"{loc}: not valid JSON ({e.msg} at column {e.colno})") from None
         if not isinstance(data, dict):
             raise TestSetError(f"{loc}: expected a JSON object {{\"id\", \"question\", \"answers\"}}, got {_typename(data)}")
+        if "vote" in data and "answers" not in data:
+            # a thumbs-down without a correction (qa/feedback.py): what was right is not known
+            unknown += 1
+            continue
         items.append(_Fields(loc, data).item(default_id=f"line-{n}"))
         where.append(f"line {n}")
+    if unknown:
+        log.warning("%s: %d feedback line(s) without a known answer (thumbs down, no correction) were skipped",
+                    name, unknown)
     return _unique(items, where, name)
 
 

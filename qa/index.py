@@ -37,9 +37,7 @@ from .digest import sha256_file
 from .embedding import Embedder, bulk_embedder
 from .errors import CorpusError, IndexStateError
 from .lexical import LexicalIndex
-from .question import entity_terms
-from .spans import enumeration, find_spans
-from .text import terms, words
+from .text import terms
 from .types import Chunk, Document, Section, Sentence
 from .vectors import VectorIndex
 
@@ -105,7 +103,6 @@ class Index:
     # Term sets per sentence, filled on first use and shared by all questions (a racing thread
     # at worst computes the same value twice), so retrieval does not re-tokenise per question.
     _terms: dict = field(default_factory=dict, repr=False)
-    _spans: dict = field(default_factory=dict, repr=False)
 
     def sentence_terms(self, i: int, with_section: bool = True) -> frozenset[str]:
         key = (i, with_section)
@@ -124,42 +121,6 @@ class Index:
         if prev >= 0 and self.sentences[prev].doc_id == self.sentences[i].doc_id:
             return own | self.sentence_terms(prev)
         return own
-
-    def adds(self, i: int) -> bool:
-        """Whether sentence ``i`` adds to what came before ("also", "additionally", "as well
-        as", "along with", ...), cached like the span words."""
-        key = (i, "adds")
-        if key not in self._spans:
-            self._spans[key] = bool(_ADDITIVE.search(self.sentences[i].text))
-        return self._spans[key]
-
-    def frame_terms(self, i: int) -> frozenset[str]:
-        """Capitalised words and numbers of the event sentence ``i`` continues: the last
-        sentence before it in the same paragraph that holds a date ("On 5 June 2006 a meeting
-        was held in Tokyo.") when ``i`` holds none itself. Encyclopedic text introduces an event
-        with its date and place and gives what happened in the next sentences ("There, ...
-        agreed", "The Afghan foreign minister attended the meeting"), which name neither. A list
-        item continues its introduction ("Taro Aso gave four reasons ...:") and gets that
-        sentence's names and frame. Cached; a long paragraph or list is walked once, not once
-        per sentence."""
-        key = ("frame", i)
-        got = self._terms.get(key)
-        if got is not None:
-            return got
-        if self.sentences[i].is_list_item:
-            intro = self.list_span(i)[0] - 1
-            got = frozenset()
-            if intro >= 0 and self.introduced_list(intro) is not None:
-                got = frozenset(entity_terms(self.sentences[intro].text)) | self.frame_terms(intro)
-            self._terms[key] = got
-            return got
-        got = frozenset()
-        if i > 0 and not self.span_words(i, "date") and self.same_paragraph(i - 1, i):
-            anchor = self._date_anchor(i - 1)
-            if anchor is not None:
-                got = frozenset(entity_terms(self.sentences[anchor].text))
-        self._terms[key] = got
-        return got
 
     def list_span(self, i: int) -> tuple[int, int]:
         """(first, last) sentence ids of the run of list items, in one section, that list item
@@ -190,25 +151,6 @@ class Index:
                 and self.same_section(i, i + 1):
             return self.list_span(i + 1)
         return None
-
-    def _date_anchor(self, i: int) -> int | None:
-        """The nearest sentence at or before ``i`` in its paragraph that holds a date (None if
-        none), filled for every sentence walked over."""
-        walked, j, found = [], i, None
-        while True:
-            if ("anchor", j) in self._terms:
-                found = self._terms[("anchor", j)]
-                break
-            walked.append(j)
-            if self.span_words(j, "date"):
-                found = j
-                break
-            if j == 0 or not self.same_paragraph(j - 1, j):
-                break
-            j -= 1
-        for k in walked:
-            self._terms[("anchor", k)] = found
-        return found
 
     def _section_number(self, i: int) -> int:
         """Which section of its document sentence ``i`` is in, by position (titles may repeat)."""
@@ -245,34 +187,11 @@ class Index:
             self._terms[key] = got
         return got
 
-    def span_words(self, i: int, kind: str) -> tuple[frozenset[str], ...]:
-        """The words of each span of ``kind`` (qa/spans.py) in sentence ``i``, cached like the
-        term sets: the spans of a sentence do not depend on the question."""
-        key = (i, kind)
-        got = self._spans.get(key)
-        if got is None:
-            text = self.sentences[i].text
-            got = tuple(frozenset(words(text[s.start:s.end])) for s in find_spans(text, kind))
-            self._spans[key] = got
-        return got
-
-    def enumeration(self, i: int) -> str | None:
-        """``qa.spans.enumeration`` of sentence ``i`` ("names", "items" or None), cached like
-        the span words."""
-        key = (i, "enumeration")
-        if key not in self._spans:
-            self._spans[key] = enumeration(self.sentences[i].text)
-        return self._spans[key]
-
     @property
     def vocab(self) -> frozenset[str]:
         return self.lexical.vocab
 
 
-# "further" adds too ("further meetings", "to further enhance"); "too" is left out: mostly a degree
-# ("too important to be ignored").
-_ADDITIVE = re.compile(r"\b(?:also|additionally|in addition|as well as|along with|further|furthermore|moreover|"
-                       r"besides|another)\b", re.IGNORECASE)
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
 _BUILD_NAME = re.compile(r"build-[0-9A-Za-z-]+")
 

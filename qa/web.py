@@ -20,13 +20,15 @@ from .conversation import from_card
 from .errors import BadQuestionError, QAError
 from .pipeline import QA
 from .render import message_html, to_html
-from .retrieval import NAVIGATION_SECTIONS
 from .view import answer_source, view
 
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 EXAMPLES = 4
+#: Sections that list links to other pages: no example question is made from them.
+NAVIGATION_SECTIONS = frozenset({"see also", "references", "external links", "further reading", "notes",
+                                 "bibliography", "sources"})
 UNAVAILABLE = "The documents cannot be searched right now. Please try again in a few minutes."
 BROKEN = "Something went wrong while answering. Please try again; if it keeps happening, tell the site's owner."
 

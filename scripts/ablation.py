@@ -35,10 +35,9 @@ def variants(base):
     yield "fusion = plain RRF (dense + BM25)", {"fusion": "rrf"}, None
     yield "dense only (sentences)", {"fusion_weights": {"dense": 1.0}}, None
     yield "BM25 only", {"fusion_weights": {"lexical": 1.0}}, None
-    for name in ("chunk_dense", "lexical", "coverage", "entity", "type_match", "novelty", "listing", "additive"):
+    for name in ("chunk_dense", "lexical", "coverage", "entity", "novelty"):
         if w.get(name):
             yield f"without the {name} signal", {"fusion_weights": {**w, name: 0.0}}, None
-    yield "without event frames", {"event_frames": False}, None
     yield "without follow-up rewriting", {"history_rewrite": False}, None
     yield "follow-up bonus 0", {}, ("FOLLOW_UP_BONUS", 0.0)
     yield "reader reads 1 passage", {"reader_passages": 1}, None

@@ -118,14 +118,14 @@ def test_calibrate_and_tune_fusion_on_tiny_corpus(tiny_settings, fake_embedder):
 
 
 def test_weights_stay_on_their_features_side():
-    # On these records a *higher* name_oov goes with right answers (an accident of the sample):
-    # an unconstrained fit would reward it; the calibration keeps its weight at 0.
+    # On these records a *lower* entity share goes with right answers (an accident of the sample):
+    # an unconstrained fit would give it a negative weight; the calibration keeps it at 0.
     rs = dataset()
     for r in rs:
         if r["signals"]:
-            r["signals"]["name_oov"] = 1.0 if r["id"].startswith("r") else 0.0
+            r["signals"]["entity"] = 0.0 if r["id"].startswith("r") else 1.0
     w = C.fit_weights(rs)
-    assert w["name_oov"] == 0.0
+    assert w["entity"] == 0.0
     assert w["dense"] > 0.0
 
 
@@ -158,7 +158,7 @@ def test_fit_matches_scikit_learn_on_all_features_when_no_bound_is_reached():
     w = C.fit_weights(rs)
     assert all(SIGNS[f] * w[f] > 0 for f in FEATURES)  # no bound reached
     X = [[r["signals"][f] for f in FEATURES] for r in rs]
-    model = sklearn.LogisticRegression(C=1.0, max_iter=5000).fit(X, C.labels(rs))
+    model = sklearn.LogisticRegression(C=1.0, max_iter=5000, tol=1e-10).fit(X, C.labels(rs))  # an exact reference
     for f, coef in zip(FEATURES, model.coef_[0]):
         assert w[f] == pytest.approx(float(coef), abs=2e-3)
 

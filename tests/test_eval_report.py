@@ -26,8 +26,8 @@ def cite(n, text, hl=None):
 def answer(q, text, score, cites, abstained=False, qtype="other"):
     return Answer(question=q, abstained=abstained, text=None if abstained else text,
                   answer_citation=None if abstained else 1, score=score, citations=cites, question_type=qtype,
-                  signals={"dense": score, "coverage": 1.0, "window": 1.0, "entity": 1.0, "oov": 0.0,
-                           "agreement": 1.0, "type_match": 1.0})
+                  signals={"reader": 1.0, "rank": 1.0, "dense": score, "coverage": 1.0, "entity": 1.0, "oov": 0.0,
+                           "name_oov": 0.0, "agreement": 1.0})
 
 
 ITEMS = [

@@ -138,7 +138,7 @@ def test_records_and_metrics_on_tiny_corpus(tiny_qa):
     t1 = by_id["t1"]
     assert t1["prediction"] == "3 May 1999" and t1["em"] == 1.0 and t1["contained"] == 1.0
     assert t1["evidence_rank"] == 1 and t1["latency_ms"] > 0 and t1["question_type"] == "when"
-    assert set(t1["signals"]) >= {"reader", "rank", "dense", "coverage", "oov", "agreement"}  # the reader's features
+    assert set(t1["signals"]) == {"reader", "rank", "dense", "entity"}  # the confidence features
     assert by_id["t5"]["answerable"] is False and by_id["t5"]["has_evidence"] is False
     assert by_id["t5"]["evidence_rank"] is None
     assert by_id["t4"]["ndcg@10"] is not None and 0 <= by_id["t4"]["ndcg@10"] <= 1
@@ -157,3 +157,22 @@ def test_refused_question_is_flagged_not_skipped(tiny_settings, fake_embedder):
     records, m = evaluate(qa, items)
     assert records[0]["error"] and "limit" in records[0]["error"]
     assert records[0]["abstained"] is True and m["errors"] == 1
+
+
+def test_the_feedback_file_is_a_test_set(tmp_path, caplog):
+    """qa/feedback.py writes votes in the test-set schema: `qa eval` reads them; a thumbs-down
+    without a correction (no known answer) is skipped and counted."""
+    from qa import feedback
+
+    path = tmp_path / "feedback.jsonl"
+    for vote in (feedback.Vote("When was it signed?", "3 May 1999", True),
+                 feedback.Vote("Who chaired it?", "Jane", False),
+                 feedback.Vote("Who chaired it?", "Jane", False, correction="Dr. Jane Q. Smith"),
+                 feedback.Vote("What is the population of Mars?", None, True)):
+        feedback.append(path, feedback.record(vote, 2000))
+    with caplog.at_level("WARNING"):
+        ts = load_testset(path)
+    assert [(i.question, i.answers) for i in ts.items] == [
+        ("When was it signed?", ("3 May 1999",)), ("Who chaired it?", ("Dr. Jane Q. Smith",)),
+        ("What is the population of Mars?", ())]
+    assert "1 feedback line(s) without a known answer" in caplog.text

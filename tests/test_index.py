@@ -101,24 +101,6 @@ def test_skipped_files_are_recorded(tiny_settings, tiny_corpus, fake_embedder):
     assert stored["skipped"] == manifest["skipped"]
 
 
-EVENT_DOC = """= Harbour talks =
-
-==Meetings==
-On 5 June 2006 a meeting was held in Osaka. There, the ministers agreed to share fishing maps. They also discussed fishing quotas. The Peruvian envoy attended the meeting as a guest.
-
-Additionally, a seminar on maps was held in Lima.
-
-==Later==
-At a later meeting the ministers discussed fishing quotas.
-
-==Motives==
-In 2007 minister Rosa Vega gave two reasons:
-
-- Fish stocks are shrinking
-- Old maps are wrong
-"""
-
-
 def _qa_over(tmp_path, fake_embedder, files: dict[str, str]):
     """A warmed-up QA that never abstains, over a corpus of ``files`` (name -> text, written as
     UTF-8 bytes so CRLF line ends stay as given), with the fake embedder."""
@@ -135,90 +117,9 @@ def _qa_over(tmp_path, fake_embedder, files: dict[str, str]):
     return qa
 
 
-def _signal(qa, question: str, name: str) -> dict[str, float]:
-    """Each candidate sentence's ``name`` signal for ``question``, by sentence text."""
-    from qa.retrieval import retrieve
-
-    _, query, analysis = qa.prepare(question)
-    got = retrieve(qa.index, qa.embedder.encode([query])[0], analysis, qa.settings)
-    return {qa.index.sentences[s.sentence].text: s.signals[name] for s in got.ranked}
-
-
-@pytest.fixture
-def event_qa(tmp_path, fake_embedder):
-    return _qa_over(tmp_path, fake_embedder, {"talks.txt": EVENT_DOC})
-
-
-def test_frame_terms_are_the_names_and_dates_of_the_event_a_sentence_continues(event_qa):
-    index = event_qa.index
-    frames = {s.text: index.frame_terms(i) for i, s in enumerate(index.sentences)}
-    event = frozenset({"5", "june", "2006", "osaka"})
-    assert frames["There, the ministers agreed to share fishing maps."] == event
-    assert frames["The Peruvian envoy attended the meeting as a guest."] == event  # three sentences on
-    assert frames["On 5 June 2006 a meeting was held in Osaka."] == frozenset()  # it has its own date
-    assert frames["Additionally, a seminar on maps was held in Lima."] == frozenset()  # a new paragraph
-    assert frames["At a later meeting the ministers discussed fishing quotas."] == frozenset()  # another section
-    # a list item continues its introduction: its names, and the year it states
-    assert frames["Old maps are wrong"] == frozenset({"2007", "rosa", "vega"})
-
-
-def test_event_frames_rank_the_sentence_that_says_what_happened(event_qa):
-    from qa.retrieval import retrieve
-
-    question = "What fishing quotas were discussed at the 2006 meeting in Osaka?"
-
-    def first(qa):
-        _, query, analysis = qa.prepare(question)
-        ranked = retrieve(qa.index, qa.embedder.encode([query])[0], analysis, qa.settings).ranked
-        return qa.index.sentences[ranked[0].sentence].text
-
-    assert first(event_qa) == "They also discussed fishing quotas."
-    # without the frame, the later meeting's sentence (same words, no date) ranks first
-    assert first(event_qa.with_settings(event_frames=False)) == "At a later meeting the ministers discussed fishing quotas."
-
-def test_additive_questions_favour_sentences_that_add(tmp_path, fake_embedder):
-    qa = _qa_over(tmp_path, fake_embedder, {"pact.txt": "= Pact =\n\n==Terms==\nThe statement outlined trade rules. "
-                                                        "The statement also outlined plans for new schools.\n"})
-    adds = {"The statement outlined trade rules.": 0.0, "The statement also outlined plans for new schools.": 1.0}
-    assert _signal(qa, "Besides trade rules, what else did the statement outline?", "additive") == adds
-    assert _signal(qa, "What other plans did the statement outline?", "additive") == adds
-    # no addition asked: "see also" names a section, "one another" is reciprocal
-    assert set(_signal(qa, "What did the statement outline?", "additive").values()) == {0.0}
-    assert set(_signal(qa, "What is listed under see also?", "additive").values()) == {0.0}
-    assert set(_signal(qa, "Did the ports help one another?", "additive").values()) == {0.0}
-
-
 def _frames(tmp_path, fake_embedder, files: dict[str, str]) -> dict[str, frozenset]:
     index = _qa_over(tmp_path, fake_embedder, files).index
     return {s.text: index.frame_terms(i) for i, s in enumerate(index.sentences)}
-
-
-def test_frames_stop_at_paragraphs_sections_and_documents(tmp_path, fake_embedder):
-    frames = _frames(tmp_path, fake_embedder, {
-        # CRLF line ends and a "blank" line holding spaces still end a paragraph
-        "a.txt": "= Alpha =\r\n\r\n==Talks==\r\nOn 5 June 2006 a meeting was held in Osaka. They agreed.\r\n\r\n"
-                 "A seminar followed.\r\n \r\nThe seminar ended.\r\n\r\n"
-                 # a repeated section title is still a new section
-                 "==Talks==\r\nThey parted.\r\n\r\n"
-                 "==Points==\r\nIn 2007 Rosa Vega of Peru listed three points:\r\n",
-        # a list at the start of another document is not introduced by a.txt's last sentence
-        "b.txt": "- Fish stocks are shrinking\n- Old maps are wrong\n",
-    })
-    assert frames["They agreed."] == frozenset({"5", "june", "2006", "osaka"})
-    assert frames["A seminar followed."] == frozenset()
-    assert frames["The seminar ended."] == frozenset()
-    assert frames["They parted."] == frozenset()
-    assert frames["Fish stocks are shrinking"] == frozenset()
-    assert frames["Old maps are wrong"] == frozenset()
-
-
-def test_a_list_gets_the_frame_of_an_introduction_without_a_date(tmp_path, fake_embedder):
-    frames = _frames(tmp_path, fake_embedder, {"c.txt": (
-        "= Pact =\n\n==Signing==\nOn 3 May 1999 the pact was signed in Lima. The statement declared its aims:\n\n"
-        "- Lower tariffs\n- Shared ports\n")})
-    lima = frozenset({"3", "1999", "lima"})  # "may" is a stop word
-    assert frames["The statement declared its aims:"] == lima
-    assert frames["Lower tariffs"] == frames["Shared ports"] == lima  # the intro's own names add nothing here
 
 
 def test_list_span_covers_one_run_of_items_and_nothing_else(tmp_path, fake_embedder):
@@ -230,19 +131,3 @@ def test_list_span_covers_one_run_of_items_and_nothing_else(tmp_path, fake_embed
     assert index.list_span(intro) == (intro, intro)  # not an item: its own run, and not cached ...
     assert index.list_span(ids["Shared ports"]) == (ids["Lower tariffs"], ids["Shared ports"])  # ... so this holds
     assert index.list_span(ids["Alpha"]) == (ids["Alpha"], ids["Beta"])  # a heading ends a run
-
-
-def test_date_place_and_person_questions_do_not_borrow_the_frame(event_qa):
-    continuation = "They also discussed fishing quotas."
-    # quota, discuss + the frame's Osaka and 2006
-    assert _signal(event_qa, "What quotas were discussed in Osaka in 2006?", "coverage")[continuation] == 1.0
-    assert _signal(event_qa, "Where were quotas discussed in 2006?", "coverage")[continuation] < 1.0  # 2006 not borrowed
-
-
-def test_a_duration_question_is_answered_with_the_duration(tmp_path, fake_embedder):
-    qa = _qa_over(tmp_path, fake_embedder, {"talks.txt": "= Talks =\n\n==Lima==\nThe talks in Lima lasted two full days. "
-                                                         "The talks in Lima were friendly.\n"})
-    question = "How long did the talks in Lima last?"
-    assert _signal(qa, question, "type_match") == {
-        "The talks in Lima lasted two full days.": 1.0, "The talks in Lima were friendly.": 0.0}
-    assert qa.ask(question).text == "two full days"

@@ -76,15 +76,6 @@ def test_an_answer_below_the_sure_threshold_is_marked_uncertain(qa):
     assert declined.abstained and not declined.uncertain  # a declined question is not an uncertain answer
 
 
-def test_a_name_the_corpus_never_mentions_is_a_confidence_feature(qa):
-    known = qa.ask("When did Alpha and Beta sign the treaty?")
-    unknown = qa.ask("When did Mongolia and Beta sign the treaty?")
-    assert known.signals["name_oov"] == 0.0 and unknown.signals["name_oov"] == 1.0
-    weights = {"bias": 1.0, "name_oov": -2.0}
-    assert qa.with_settings(confidence_weights=weights).ask("When did Mongolia sign?").score < 0.5 < \
-        qa.with_settings(confidence_weights=weights).ask("When did Alpha sign?").score
-
-
 def test_question_without_content_words(qa):
     a = qa.ask("what is the?")
     assert a.abstained and "no words to search" in a.message
