@@ -57,7 +57,7 @@ def ask_latency(qa, questions: list[str], rounds: int = 3) -> dict:
 
 def main(argv=None) -> None:
     from qa import QA, load_settings
-    from qa.evaluation import load_testset
+    from qa.eval.datasets import load_testset
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("testset")

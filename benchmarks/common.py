@@ -62,7 +62,7 @@ def load_questions(path: Path = DEV_SET, limit: int | None = None) -> list[dict]
 
 def contained(prediction: str | None, golds: list[str]) -> float:
     try:
-        from qa.metrics import answer_contained
+        from qa.eval.metrics import answer_contained
     except ImportError:  # the evaluation module is optional here
         real = [g for g in golds if g.strip()]
         if not real:
@@ -75,7 +75,7 @@ def evidence_rank(texts: list[str], evidence: str | None) -> int | None:
     if not evidence:
         return None
     try:
-        from qa.metrics import evidence_rank as rank
+        from qa.eval.metrics import evidence_rank as rank
     except ImportError:
         ev = " ".join(evidence.split())
         for i, t in enumerate(texts, 1):

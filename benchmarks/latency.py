@@ -21,7 +21,7 @@ def _block(fn, items) -> list[float]:
 
 
 def load_st_model():
-    from qa.embedding import force_offline, model_path
+    from qa.embed.model import force_offline, model_path
 
     force_offline()
     from sentence_transformers import SentenceTransformer

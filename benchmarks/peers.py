@@ -45,7 +45,7 @@ def _windows(text: str, size: int = 1000, overlap: int = 200) -> list[str]:
 
 
 def _child(name: str, corpus: Path, index_dir: Path, questions: list[dict]) -> dict:
-    from qa.embedding import force_offline, model_path
+    from qa.embed.model import force_offline, model_path
 
     force_offline()
     t0 = time.perf_counter()

@@ -56,7 +56,7 @@ def main(argv=None) -> dict:
     if unknown:
         ap.error(f"unknown section(s): {', '.join(sorted(unknown))}")
     logging.basicConfig(level=logging.WARNING)
-    from qa.embedding import force_offline
+    from qa.embed.model import force_offline
 
     force_offline()
     results: dict = {"machine": common.machine(), "config": {k: list(v) if isinstance(v, tuple) else v for k, v in cfg.items()},
@@ -99,7 +99,7 @@ def freeze_settings(work: Path) -> str | None:
     import os
     import shutil
 
-    from qa.config import config_path
+    from qa.core.config import config_path
 
     src = config_path()
     dst = work / "qa.toml"
@@ -148,11 +148,12 @@ class Context:
         make_corpus(docs, 2_000_000)
         texts = embedding_texts(docs, self.cfg["throughput_texts"])
         embedders = {"onnx-fp32 (ours, default)": self.qa().embedder, "onnx-int8": self.qa("onnx-int8").embedder}
-        from qa.embedding import TorchEmbedder, cpu_has_bf16_matmul
+        from qa.embed.torch import TorchEmbedder
+        from qa.embed.model import cpu_has_bf16_matmul
 
         if cpu_has_bf16_matmul():  # what `qa build` uses for big corpora on this CPU (build_precision=auto)
             embedders["torch-bf16 (ours, big builds here)"] = TorchEmbedder(bf16=True)
-        from qa.config import Settings
+        from qa.core.config import Settings
 
         return indexing_throughput(texts, embedders, self.st(), batch_size=Settings().batch_size,
                                    rounds=1 if self.args.quick else 2)

@@ -1,5 +1,5 @@
 """Scale: the dense index on synthetic 384-d unit vectors (10k / 100k / 1M) with the index type
-chosen by ``qa.vectors.choose_kind``, and the lexical (BM25) index on synthetic text.
+chosen by ``qa.index.vectors.choose_kind``, and the lexical (BM25) index on synthetic text.
 
 Synthetic vectors are *clustered* (a mixture of Gaussians with a decaying spectrum, then
 normalised), like sentence embeddings; isotropic random vectors would be an unrealistically
@@ -54,7 +54,7 @@ def vector_scale(sizes=(10_000, 100_000, 1_000_000), dim: int = 384, queries: in
     and the exact (flat) search time at the same size for comparison."""
     import faiss
 
-    from qa.vectors import VectorIndex, choose_kind
+    from qa.index.vectors import VectorIndex, choose_kind
 
     rows = []
     for n in sizes:
@@ -132,8 +132,8 @@ def bm25_scale(sizes=(10_000, 100_000, 1_000_000), queries: int = 50, k: int = 5
     """Our lexical index (bm25s sparse matrices over qa.text terms): build time, memory, and per
     query the scoring of every document plus a top-k selection (argpartition) and, for
     reference, the full argsort that a naive top-k would do."""
-    from qa.lexical import LexicalIndex
-    from qa.text import terms
+    from qa.index.lexical import LexicalIndex
+    from qa.core.text import terms
 
     rows = []
     for n in sizes:

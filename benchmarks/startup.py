@@ -19,7 +19,7 @@ from .common import PY, REPO, stats_ms
 
 def cli_help(runs: int = 5) -> dict:
     qa_bin = Path(PY).parent / "qa"
-    cmd = [str(qa_bin), "--help"] if qa_bin.exists() else [PY, "-m", "qa.cli", "--help"]
+    cmd = [str(qa_bin), "--help"] if qa_bin.exists() else [PY, "-m", "qa.surfaces.cli", "--help"]
     secs = []
     for _ in range(runs):
         t0 = time.perf_counter()

@@ -15,10 +15,10 @@ from .common import ratio
 def embedding_texts(corpus_dir: Path, limit: int, seed: int = 0) -> list[str]:
     """What ``qa build`` embeds (sentences and chunks with their title/section prefix), sampled
     evenly from ``corpus_dir``."""
-    from qa.chunking import chunk_document
-    from qa.config import Settings
-    from qa.corpus import load_corpus
-    from qa.index import embedding_text
+    from qa.ingest.chunking import chunk_document
+    from qa.core.config import Settings
+    from qa.ingest.corpus import load_corpus
+    from qa.index.store import embedding_text
 
     s = Settings()
     texts = []
@@ -86,15 +86,11 @@ def _answers(qa, questions: list[dict], depth: int = 5) -> list[dict]:
 
 
 def _metrics(qa, questions: list[dict]) -> dict:
-    """The `qa eval` metrics when qa.evaluation is there (numeric top-level ones), else ours."""
-    from .common import quality
-
-    try:
-        from qa.evaluation import TestItem, run, summarize  # noqa: F401
-        from qa.evaluation import parse_jsonl
-    except ImportError:
-        return quality(_answers(qa, questions))
+    """The `qa eval` metrics (numeric top-level ones)."""
     import json
+
+    from qa.eval.datasets import parse_jsonl
+    from qa.eval.run import run, summarize
 
     items = parse_jsonl("\n".join(json.dumps(q) for q in questions), "bench")
     metrics = summarize(run(qa, items))

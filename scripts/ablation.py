@@ -21,11 +21,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import qa.read as reading  # noqa: E402
-from qa.calibrate import calibrate_records, rescore  # noqa: E402
-from qa.confidence import FEATURES  # noqa: E402
-from qa.config import load_settings  # noqa: E402
-from qa.evaluation import run, summarize  # noqa: E402
+import qa.answer.read as reading  # noqa: E402
+from qa.eval.calibrate import calibrate_records, rescore  # noqa: E402
+from qa.answer.confidence import FEATURES  # noqa: E402
+from qa.core.config import load_settings  # noqa: E402
+from qa.eval.run import run, summarize  # noqa: E402
 from calibrate import open_pair  # noqa: E402  (scripts/calibrate.py)
 
 

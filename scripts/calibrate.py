@@ -7,7 +7,7 @@ together, so the confidence means the same on the seed and on documents it was n
 
 Each ``TESTSET:CORPUS`` pair is run with the abstain threshold at 0 (the index is built next to
 the corpus, in ``<corpus>/../index``, when missing); the records are pooled and fitted as
-``qa eval --calibrate`` does (qa/calibrate.py).
+``qa eval --calibrate`` does (qa/eval/calibrate.py).
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa import QA, load_settings  # noqa: E402
-from qa.calibrate import calibrate_records, calibration_text  # noqa: E402
-from qa.config import write_settings  # noqa: E402
-from qa.evaluation import load_testset, run  # noqa: E402
+from qa.eval.calibrate import calibrate_records, calibration_text  # noqa: E402
+from qa.core.config import write_settings  # noqa: E402
+from qa.eval.datasets import load_testset
+from qa.eval.run import run  # noqa: E402
 
 
 def open_pair(pair: str, base):

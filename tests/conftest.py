@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa.config import load_settings
-from qa.text import words
+from qa.core.config import load_settings
+from qa.core.text import words
 
 REPO = Path(__file__).resolve().parents[1]
 SEED_CORPUS = REPO / "corpus"
@@ -42,7 +42,7 @@ The treaty lists three goals:
 
 
 #: What an answer card may contain: our own elements and attributes only, links only to our own
-#: source cards and document view (qa/render.py).
+#: source cards and document view (qa/surfaces/render.py).
 SAFE_TAGS = {"div", "p", "span", "a", "ol", "li", "blockquote", "mark", "strong", "details", "summary"}
 SAFE_ATTRS = {"class", "id", "href", "title", "aria-label", "data-qa-source", "open"}
 
@@ -123,7 +123,7 @@ def tiny_settings(tiny_corpus, tmp_path):
 @pytest.fixture
 def tiny_qa(tiny_settings, fake_embedder):
     """A warmed-up QA over the tiny corpus with the fake embedder that never abstains."""
-    from qa.pipeline import QA
+    from qa.answer.pipeline import QA
 
     qa = QA(tiny_settings.replace(abstain_threshold=0.0), embedder=fake_embedder)
     qa.warm_up()
@@ -134,8 +134,8 @@ def tiny_qa(tiny_settings, fake_embedder):
 def seed_fake_qa(tmp_path_factory):
     """A warmed-up QA over a copy of the seed corpus with the fake embedder and default
     settings, one per test module (for the server, API and load tests)."""
-    from qa.config import Settings
-    from qa.pipeline import QA
+    from qa.core.config import Settings
+    from qa.answer.pipeline import QA
 
     root = tmp_path_factory.mktemp("seed-fake")
     shutil.copytree(SEED_CORPUS, root / "corpus")
@@ -155,7 +155,7 @@ def shared_onnx_cache() -> Path:
 def onnx_cache() -> Path:
     """The shared ONNX cache, exported first if this is the machine's first test run (a test that
     needs a warm cache must not depend on another test having run before it)."""
-    from qa.onnx_embedder import OnnxEmbedder
+    from qa.embed.onnx import OnnxEmbedder
 
     folder = shared_onnx_cache()
     folder.mkdir(exist_ok=True)
@@ -171,8 +171,8 @@ def real_index_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def real_qa(real_index_dir):
     """The real model and a real index over a copy of the seed corpus (built once per session)."""
-    from qa.config import Settings
-    from qa.pipeline import QA
+    from qa.core.config import Settings
+    from qa.answer.pipeline import QA
 
     corpus = real_index_dir.parent / "seed-corpus"
     if not corpus.exists():

@@ -1,5 +1,6 @@
-"""The HTTP API and the embedding controls (qa/server.py), with FastAPI's TestClient and the fake
-embedder: schema, exact contract, errors, body limit, CORS, framing headers, API key."""
+"""The HTTP API and the embedding controls (qa/surfaces/server.py), with FastAPI's TestClient and
+the scripted QA (tests/fakes.py): schema, exact contract, errors, body limit, CORS, framing
+headers, API key, feedback, the document view."""
 
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from qa.config import load_settings
-from qa.errors import IndexStateError, QAError
-from qa.server import AnswerOut, create_app, frame_ancestors, origin_regex, parse_origins
+from qa.core.config import Settings, load_settings
+from qa.core.errors import IndexStateError, QAError
+from qa.surfaces.server import AnswerOut, create_app, frame_ancestors, origin_regex, parse_origins
+from fakes import DOC_ID, ScriptedQA
 
-Q = "When was the dialogue declared?"
+Q = "When was the treaty signed?"
 LOCAL = "http://localhost:5173"
 EVIL = "https://evil.example"
 
@@ -24,15 +26,20 @@ def _client(qa, **overrides):
 
 
 @pytest.fixture(scope="module")
-def client(seed_fake_qa):
-    with _client(seed_fake_qa) as c:
+def scripted(tmp_path_factory):
+    return ScriptedQA(Settings().replace(feedback_path=tmp_path_factory.mktemp("feedback") / "feedback.jsonl"))
+
+
+@pytest.fixture(scope="module")
+def client(scripted):
+    with _client(scripted) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
-def locked(seed_fake_qa):
+def locked(scripted):
     """An app with an API key and an explicit list of allowed origins."""
-    with _client(seed_fake_qa, api_key="s3cret-key", allowed_origins="https://docs.example.com, https://*.corp.example",
+    with _client(scripted, api_key="s3cret-key", allowed_origins="https://docs.example.com, https://*.corp.example",
                  max_request_bytes=2048) as c:
         yield c
 
@@ -62,30 +69,54 @@ def test_openapi_documents_ask_request_and_response(client):
     assert {"HTTPBearer", "APIKeyHeader"} <= set(schema["components"]["securitySchemes"])
 
 
-def test_answer_is_exactly_the_cli_json_contract(client, seed_fake_qa):
+def test_answer_is_exactly_the_cli_json_contract(client, scripted):
     r = client.post("/api/ask", json={"question": Q})
     assert r.status_code == 200
     assert r.headers["content-type"] == "application/json"
     body = r.json()
-    from qa.view import answer_json
+    from qa.surfaces.render import to_html
+    from qa.surfaces.view import answer_json, answer_source, view
 
+    expected = scripted.answer(Q, scripted.settings.top_k)
     html = body.pop("html")  # the answer card the widget shows; the rest is what `qa ask --json` prints
-    assert body == json.loads(json.dumps(answer_json(seed_fake_qa.ask(Q))))
-    assert body["answer"] is None or body["answer"].split()[0] in html
+    assert body == json.loads(json.dumps(answer_json(expected)))
+    assert html == to_html(view(expected), source=answer_source(expected))
     AnswerOut.model_validate(body)  # and it conforms to the documented schema
-    text = (seed_fake_qa.settings.corpus_dir / body["citations"][0]["doc"]).read_text(encoding="utf-8")
+    text = scripted.document.text
     for c in body["citations"]:
         assert c["text"] == text[c["start"]:c["end"]]
+        assert c["link"] == f"/doc/{DOC_ID}?start={c['start']}&end={c['end']}#passage"
+    assert body["answer"] == "3 May 1999" and body["source"]["doc"] == DOC_ID
 
 
-def test_history_is_used_for_follow_ups(client):
-    history = [{"role": "user", "content": "When was the first leaders' summit?"},
-               {"role": "assistant", "content": "On 20 December 2025 in Tokyo."}]
-    alone = client.post("/api/ask", json={"question": "Who chaired it?"}).json()
-    follow = client.post("/api/ask", json={"question": "Who chaired it?", "history": history}).json()
-    assert alone["retrieval_query"] == "Who chaired it?"
-    assert "summit" in follow["retrieval_query"]
-    assert len(client.post("/api/ask", json={"question": Q, "top_k": 2}).json()["citations"]) <= 2
+def test_history_and_top_k_reach_the_library(client, scripted):
+    history = [{"role": "user", "content": "When was the treaty signed?"},
+               {"role": "assistant", "content": "3 May 1999", "source": {"doc": DOC_ID, "start": 36, "end": 87}}]
+    client.post("/api/ask", json={"question": "Who chaired the signing?", "history": history, "top_k": 2})
+    question, got_history, top_k = scripted.calls[-1]
+    assert question == "Who chaired the signing?" and top_k == 2
+    assert got_history == [{"role": "user", "content": "When was the treaty signed?", "source": None},
+                           {"role": "assistant", "content": "3 May 1999", "source": {"doc": DOC_ID, "start": 36, "end": 87}}]
+    assert len(client.post("/api/ask", json={"question": Q, "top_k": 2}).json()["citations"]) == 2
+    assert len(client.post("/api/ask", json={"question": Q}).json()["citations"]) == 3
+
+
+def test_feedback_is_stored_as_a_test_set_line(client, scripted):
+    r = client.post("/api/feedback", json={"question": Q, "answer": "3 May 1999", "vote": "down",
+                                           "correction": "3 May 1999, in Gamma City"})
+    assert r.status_code == 200 and r.json() == {"stored": True}
+    line = json.loads(scripted.settings.feedback_path.read_text(encoding="utf-8").splitlines()[-1])
+    assert line["answers"] == ["3 May 1999, in Gamma City"] and line["vote"] == "down" and line["question"] == Q
+    assert client.post("/api/feedback", json={"question": Q, "answer": None, "vote": "sideways"}).status_code == 422
+
+
+def test_document_view_shows_the_passage_and_nothing_else(client, scripted):
+    c = client.post("/api/ask", json={"question": Q}).json()["citations"][0]
+    page = client.get(c["link"].split("#")[0])
+    assert page.status_code == 200 and '<mark id="passage">The treaty was signed on 3 May 1999' in page.text
+    assert client.get("/doc/../../etc/hostname").status_code == 404
+    assert client.get("/doc/nope.txt").status_code == 404
+    assert client.get(f"/doc/{DOC_ID}?start=5&end=999999").status_code == 200  # out of range: no highlight
 
 
 # ---- errors --------------------------------------------------------------------------------
@@ -152,12 +183,12 @@ def test_oversized_body_is_413_and_the_server_keeps_serving(locked):
     assert locked.post("/api/ask", json={"question": Q}, headers=headers).status_code == 200
 
 
-def test_library_failures_become_json_errors_not_tracebacks(seed_fake_qa, monkeypatch):
-    with _client(seed_fake_qa) as c:
-        monkeypatch.setattr(seed_fake_qa, "ask", lambda *a, **k: (_ for _ in ()).throw(IndexStateError("the index is locked")))
+def test_library_failures_become_json_errors_not_tracebacks(scripted, monkeypatch):
+    with _client(scripted) as c:
+        monkeypatch.setattr(scripted, "ask", lambda *a, **k: (_ for _ in ()).throw(IndexStateError("the index is locked")))
         r = c.post("/api/ask", json={"question": Q})
         assert (r.status_code, r.json()["error"]) == (503, "the index is locked")
-        monkeypatch.setattr(seed_fake_qa, "ask", lambda *a, **k: 1 / 0)
+        monkeypatch.setattr(scripted, "ask", lambda *a, **k: 1 / 0)
         r = c.post("/api/ask", json={"question": Q})
         assert r.status_code == 500 and r.json()["code"] == "internal"
         assert "ZeroDivision" not in r.text and "Traceback" not in r.text
@@ -227,8 +258,8 @@ def test_cors_with_configured_origins(locked):
         assert _preflight(locked, origin).status_code == 400, origin
 
 
-def test_cors_star_allows_everyone(seed_fake_qa):
-    with _client(seed_fake_qa, allowed_origins="*") as c:
+def test_cors_star_allows_everyone(scripted):
+    with _client(scripted, allowed_origins="*") as c:
         assert _preflight(c, EVIL).headers["access-control-allow-origin"] == "*"
         assert c.get("/").headers["content-security-policy"] == "frame-ancestors *"
 
@@ -257,11 +288,11 @@ def test_origin_parsing():
     assert frame_ancestors(["https://a.example"]) == "frame-ancestors 'self' https://a.example"
 
 
-def test_bad_settings_fail_at_startup(seed_fake_qa):
+def test_bad_settings_fail_at_startup(scripted):
     with pytest.raises(QAError, match="allowed_origins"):
-        create_app(seed_fake_qa, seed_fake_qa.settings.replace(allowed_origins="docs.example.com"))
+        create_app(scripted, scripted.settings.replace(allowed_origins="docs.example.com"))
     with pytest.raises(QAError, match="max_request_bytes"):
-        create_app(seed_fake_qa, seed_fake_qa.settings.replace(max_request_bytes=10))
+        create_app(scripted, scripted.settings.replace(max_request_bytes=10))
 
 
 def test_settings_come_from_env_and_the_key_is_not_printed(monkeypatch):
@@ -295,8 +326,8 @@ def test_gradio_web_component_loader_is_served_locally(client):
     assert client.get("/" + target[1]).status_code == 200
 
 
-def test_healthz(client, seed_fake_qa):
-    assert client.get("/healthz").json() == {"status": "ok", "documents": 1, "chunks": len(seed_fake_qa.index.chunks)}
+def test_healthz(client, scripted):
+    assert client.get("/healthz").json() == {"status": "ok", "documents": 1, "chunks": len(scripted.index.chunks)}
 
 
 def test_unknown_api_paths_and_methods_answer_in_the_api_shape(client):

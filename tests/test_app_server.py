@@ -44,7 +44,7 @@ def _env(real_qa, port: int) -> dict:
 
 def _serve(env, log_path):
     log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve"], env=env, cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "qa.surfaces.cli", "serve"], env=env, cwd=REPO,
                             stdout=log, stderr=subprocess.STDOUT)
     return proc, log
 
@@ -105,7 +105,7 @@ def test_http_api_on_the_real_app(served, real_qa):
     assert r.status_code == 200
     body = r.json()
     assert "28 August 2004" in body["answer"]
-    from qa.view import answer_json
+    from qa.surfaces.view import answer_json
 
     body.pop("html")
     assert body == answer_json(real_qa.ask(Q))  # same library, same answer, same JSON as `qa ask --json`
@@ -129,7 +129,7 @@ def test_port_in_use_is_a_clear_error_before_loading_anything(real_qa, tmp_path)
         busy.listen(1)
         port = busy.getsockname()[1]
         started = time.monotonic()
-        out = subprocess.run([sys.executable, "-m", "qa.cli", "serve"], env=_env(real_qa, port), cwd=REPO,
+        out = subprocess.run([sys.executable, "-m", "qa.surfaces.cli", "serve"], env=_env(real_qa, port), cwd=REPO,
                              capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert f"cannot listen on 127.0.0.1:{port}" in out.stderr

@@ -20,10 +20,10 @@ from urllib.parse import urlsplit
 import pytest
 
 from conftest import REPO, TINY_DOC, FakeEmbedder
-from qa.config import Settings
-from qa.pipeline import QA
-from qa.server import create_app
-from qa.http_server import serve_in_thread
+from qa.core.config import Settings
+from qa.answer.pipeline import QA
+from qa.surfaces.server import create_app
+from qa.surfaces.http import serve_in_thread
 
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -621,7 +621,7 @@ def test_gradio_chat_shows_html_from_documents_as_text_and_runs_none(browser_pag
 
 
 # User text and corpus text with HTML, quotes and ampersands are shown verbatim in the Gradio chat
-# (qa/web.py show_user_text_as_text, qa/render.py escape).
+# (qa/surfaces/chat.py show_user_text_as_text, qa/surfaces/render.py escape).
 
 
 def test_gradio_chat_shows_html_in_the_question_as_text(browser_page, xss_url):

@@ -4,10 +4,10 @@ with bf16 matrix units, the question embedder otherwise; and that bf16 vectors s
 import numpy as np
 import pytest
 
-import qa.embedding as E
-from qa.config import load_settings
-from qa.errors import ModelUnavailableError, QAError
-from qa.index import build_index
+import qa.embed.factory as E
+from qa.core.config import load_settings
+from qa.core.errors import ModelUnavailableError, QAError
+from qa.index.store import build_index
 
 
 def test_fp32_and_small_builds_use_the_question_embedder(fake_embedder, monkeypatch):

@@ -1,4 +1,4 @@
-"""A server builds its index in a child `qa build` (qa/child_build.py), so it never keeps the
+"""A server builds its index in a child `qa build` (qa/index/child.py), so it never keeps the
 bulk embedder (torch, ~450 MB) in memory after the build."""
 
 import io
@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 import qa
-from qa.child_build import _failure, build_in_child, child_env
-from qa.config import Settings, load_settings
-from qa.errors import QAError
+from qa.index.child import _failure, build_in_child, child_env
+from qa.core.config import Settings, load_settings
+from qa.core.errors import QAError
 
 
 def test_the_child_reads_the_same_settings(tmp_path, monkeypatch):
@@ -60,9 +60,9 @@ def test_how_a_child_ended_is_said_when_it_printed_no_error():
 
 
 def test_warm_up_builds_in_the_child_not_here(tiny_settings, monkeypatch):
-    import qa.child_build
-    import qa.pipeline
-    from qa.pipeline import QA
+    import qa.index.child
+    import qa.answer.pipeline
+    from qa.answer.pipeline import QA
 
     calls = []
 
@@ -70,8 +70,8 @@ def test_warm_up_builds_in_the_child_not_here(tiny_settings, monkeypatch):
         calls.append(settings)
         raise QAError("stop here")
 
-    monkeypatch.setattr(qa.child_build, "build_in_child", child)
-    monkeypatch.setattr(qa.pipeline, "build_index", lambda *a, **k: pytest.fail("built in the server process"))
+    monkeypatch.setattr(qa.index.child, "build_in_child", child)
+    monkeypatch.setattr(qa.answer.pipeline, "build_index", lambda *a, **k: pytest.fail("built in the server process"))
     with pytest.raises(QAError, match="stop here"):
         QA(tiny_settings, build_in_child=True).warm_up()
     assert calls == [tiny_settings]
@@ -79,7 +79,7 @@ def test_warm_up_builds_in_the_child_not_here(tiny_settings, monkeypatch):
 
 @pytest.mark.integration
 def test_a_server_builds_in_a_child_and_stays_torch_free(real_qa, tmp_path):
-    from qa.embedding import cpu_has_bf16_matmul
+    from qa.embed.model import cpu_has_bf16_matmul
 
     index = tmp_path / "index"
     index.mkdir()
@@ -88,8 +88,8 @@ def test_a_server_builds_in_a_child_and_stays_torch_free(real_qa, tmp_path):
     precision = "bf16" if cpu_has_bf16_matmul() else "fp32"
     code = textwrap.dedent(f"""
         import sys
-        from qa.config import load_settings
-        from qa.pipeline import QA
+        from qa.core.config import load_settings
+        from qa.answer.pipeline import QA
         s = load_settings(corpus_dir={str(real_qa.settings.corpus_dir)!r}, index_dir={str(index)!r},
                           build_precision={precision!r})
         qa = QA(s, build_in_child=True)
@@ -107,7 +107,7 @@ def test_a_server_builds_in_a_child_and_stays_torch_free(real_qa, tmp_path):
 
 
 def test_a_qa_with_its_own_embedder_builds_in_process(tiny_settings, fake_embedder):
-    from qa.pipeline import QA
+    from qa.answer.pipeline import QA
 
     assert QA(tiny_settings, build_in_child=True).build_in_child
     injected = QA(tiny_settings, embedder=fake_embedder, build_in_child=True)

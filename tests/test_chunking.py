@@ -2,8 +2,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qa.chunking import ChunkSettings, chunk_document, split_sentences
-from qa.corpus import parse_document
+from qa.core.config import ChunkSettings
+from qa.ingest.chunking import chunk_document, split_sentences
+from qa.ingest.corpus import parse_document
 
 
 def sentences_of(text):

@@ -5,13 +5,13 @@ import sys
 import pytest
 from click.testing import CliRunner
 
-import qa.pipeline
-from qa.cli import cli
+import qa.answer.pipeline
+from qa.surfaces.cli import cli
 
 
 @pytest.fixture
 def runner(monkeypatch, fake_embedder, tiny_corpus, tmp_path):
-    monkeypatch.setattr(qa.pipeline, "load_embedder", lambda *a, **k: fake_embedder)
+    monkeypatch.setattr(qa.answer.pipeline, "load_embedder", lambda *a, **k: fake_embedder)
     monkeypatch.setenv("QA_ABSTAIN_THRESHOLD", "0")
     base = ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "index")]
     r = CliRunner()
@@ -88,20 +88,20 @@ def test_status(runner):
 
 
 def test_status_names_a_bulk_embedder(runner, fake_embedder, monkeypatch):
-    import qa.index
+    import qa.index.store
 
     class Bulk:  # what bulk_embedder returns for a big bf16 build: the same vectors, another name
         name, dim = "fake/bow-bf16", fake_embedder.dim
         encode = staticmethod(fake_embedder.encode)
 
-    monkeypatch.setattr(qa.index, "bulk_embedder", lambda precision, query_embedder, n: Bulk())
+    monkeypatch.setattr(qa.index.store, "bulk_embedder", lambda precision, query_embedder, n: Bulk())
     runner("build", "-q")
     res = runner("status")
     assert "model fake/bow; stored vectors by fake/bow-bf16" in res.output and "state:  fresh" in res.output
 
 
 def test_help_loads_no_heavy_modules():
-    code = ("import sys; from qa.cli import cli; from click.testing import CliRunner;"
+    code = ("import sys; from qa.surfaces.cli import cli; from click.testing import CliRunner;"
             "r = CliRunner().invoke(cli, ['--help']); assert r.exit_code == 0;"
             "heavy = [m for m in ('numpy', 'torch', 'faiss', 'gradio', 'sentence_transformers', 'bm25s') if m in sys.modules];"
             "print(heavy)")

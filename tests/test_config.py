@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.config import load_settings, write_settings
-from qa.errors import QAError
+from qa.core.config import load_settings, write_settings
+from qa.core.errors import QAError
 
 
 def test_precedence_defaults_toml_env_overrides(monkeypatch, tmp_path):

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from qa.corpus import corpus_files, load_corpus, parse_document, read_document
-from qa.errors import CorpusError
+from qa.ingest.corpus import corpus_files, load_corpus, parse_document, read_document
+from qa.core.errors import CorpusError
 
 
 def test_wiki_title_and_sections_with_exact_offsets():

@@ -2,10 +2,10 @@
 
 import pytest
 
-from qa import calibrate as C
-from qa.confidence import FEATURES, SIGNS, confidence
-from qa.config import Settings
-from qa.errors import QAError
+from qa.eval import calibrate as C
+from qa.answer.confidence import FEATURES, SIGNS, confidence
+from qa.core.config import Settings
+from qa.core.errors import QAError
 
 
 def rec(qid, answerable, right, dense, forced=False):
@@ -91,8 +91,8 @@ def test_calibration_needs_both_classes():
 
 
 def test_calibrate_and_tune_fusion_on_tiny_corpus(tiny_settings, fake_embedder):
-    from qa.evaluation import TestItem
-    from qa.pipeline import QA
+    from qa.eval.datasets import TestItem
+    from qa.answer.pipeline import QA
 
     qa = QA(tiny_settings, embedder=fake_embedder)
     items = [

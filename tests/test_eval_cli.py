@@ -7,15 +7,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import qa.pipeline
-from qa.cli import cli
+import qa.answer.pipeline
+from qa.surfaces.cli import cli
 
 DATA = Path(__file__).parent / "data" / "eval"
 
 
 @pytest.fixture
 def run(monkeypatch, fake_embedder, tiny_corpus, tmp_path):
-    monkeypatch.setattr(qa.pipeline, "load_embedder", lambda *a, **k: fake_embedder)
+    monkeypatch.setattr(qa.answer.pipeline, "load_embedder", lambda *a, **k: fake_embedder)
     base = ["--corpus", str(tiny_corpus), "--index", str(tmp_path / "index")]
     runner = CliRunner()
     return lambda *args: runner.invoke(cli, base + list(args), catch_exceptions=False)
@@ -66,7 +66,7 @@ def test_eval_compare(run, tmp_path):
     report = json.loads((a / "report.json").read_text())
     for r in report["records"]:
         r["prediction"], r["abstained"] = None, True
-    from qa.evaluation import summarize
+    from qa.eval.run import summarize
 
     for r in report["records"]:
         r.update(em=float(not r["answerable"]), f1=float(not r["answerable"]), contained=float(not r["answerable"]),

@@ -10,8 +10,9 @@ import json
 import pytest
 
 from conftest import REPO
-from qa.evaluation import evaluate, load_testset
-from qa.report import build_report, gate, load_floors, recompute_matches, write_report
+from qa.eval.datasets import load_testset
+from qa.eval.run import evaluate
+from qa.eval.report import build_report, gate, load_floors, recompute_matches, write_report
 
 pytestmark = pytest.mark.integration
 

@@ -6,11 +6,12 @@ import re
 
 import pytest
 
-from qa.errors import QAError
-from qa.evaluation import TestItem, TestSet, record_for, summarize, summary_table
-from qa.report import (build_report, compare, compare_text, failures, gate, load_floors, load_report,
+from qa.core.errors import QAError
+from qa.eval.datasets import TestItem, TestSet
+from qa.eval.run import record_for, summarize, summary_table
+from qa.eval.report import (build_report, compare, compare_text, failures, gate, load_floors, load_report,
                        recompute_matches, write_report)
-from qa.types import Answer, Citation
+from qa.core.types import Answer, Citation
 
 EV1 = "The treaty was signed on 3 May 1999 in Gamma City."
 EV2 = "Dr. Jane Q. Smith chaired the signing."
@@ -69,7 +70,7 @@ class FakeQA:
                     "built_at": "2026-01-01T00:00:00"}
 
     def __init__(self):
-        from qa.config import Settings
+        from qa.core.config import Settings
 
         self.settings = Settings().replace(abstain_threshold=0.5, api_key="secret")
 

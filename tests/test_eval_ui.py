@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO, TINY_DOC, FakeEmbedder
-from qa.config import Settings
-from qa.eval_ui import make_evaluator
-from qa.pipeline import QA
+from qa.core.config import Settings
+from qa.surfaces.eval_tab import make_evaluator
+from qa.answer.pipeline import QA
 
 DATA = Path(__file__).parent / "data" / "eval"
 CHROMIUM = Path("/usr/bin/chromium")
@@ -53,7 +53,7 @@ def test_handler_without_file_and_too_many_questions(tiny_qa, tmp_path, monkeypa
     evaluate_file = make_evaluator(tiny_qa, tmp_path / "out")
     assert "Upload a test set first" in evaluate_file(None)[0]
     assert "cannot read the uploaded file" in evaluate_file(str(tmp_path / "gone.jsonl"))[0]
-    monkeypatch.setattr("qa.eval_ui.MAX_QUESTIONS", 2)
+    monkeypatch.setattr("qa.surfaces.eval_tab.MAX_QUESTIONS", 2)
     assert "has 6 questions; the limit here is 2" in evaluate_file(str(DATA / "tiny.jsonl"))[0].replace("\\", "")
 
 
@@ -61,7 +61,7 @@ def test_handler_hides_internal_errors(tiny_qa, tmp_path, monkeypatch):
     def boom(*a, **k):
         raise RuntimeError("internal detail")
 
-    monkeypatch.setattr("qa.eval_ui.evaluate", boom)
+    monkeypatch.setattr("qa.surfaces.eval_tab.evaluate", boom)
     status = make_evaluator(tiny_qa, tmp_path / "out")(str(DATA / "tiny.jsonl"))[0]
     assert "Something went wrong" in status and "internal detail" not in status
 
@@ -74,8 +74,8 @@ ADMIN_KEY = "eval-admin-key"
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    from qa.server import create_app
-    from qa.http_server import serve_in_thread
+    from qa.surfaces.server import create_app
+    from qa.surfaces.http import serve_in_thread
 
     root = tmp_path_factory.mktemp("eval-ui")
     (root / "corpus").mkdir()

@@ -5,9 +5,10 @@ from pathlib import Path
 
 import pytest
 
-from qa.errors import TestSetError
-from qa.evaluation import TestItem, evaluate, load_testset, read_testset, summarize
-from qa.pipeline import QA
+from qa.core.errors import TestSetError
+from qa.eval.datasets import TestItem, load_testset, read_testset
+from qa.eval.run import evaluate, summarize
+from qa.answer.pipeline import QA
 
 DATA = Path(__file__).parent / "data" / "eval"
 
@@ -160,9 +161,9 @@ def test_refused_question_is_flagged_not_skipped(tiny_settings, fake_embedder):
 
 
 def test_the_feedback_file_is_a_test_set(tmp_path, caplog):
-    """qa/feedback.py writes votes in the test-set schema: `qa eval` reads them; a thumbs-down
+    """qa/surfaces/feedback.py writes votes in the test-set schema: `qa eval` reads them; a thumbs-down
     without a correction (no known answer) is skipped and counted."""
-    from qa import feedback
+    from qa.surfaces import feedback
 
     path = tmp_path / "feedback.jsonl"
     for vote in (feedback.Vote("When was it signed?", "3 May 1999", True),

@@ -1,7 +1,7 @@
 """Faults: `qa build` killed at random moments, damaged indexes, two builds at once, a missing or
 empty corpus. What is rebuilt automatically and what is reported is listed in docs/robustness.md.
 
-The kill and concurrent-build tests run the real CLI (`python -m qa.cli ... build`) with the real
+The kill and concurrent-build tests run the real CLI (`python -m qa.surfaces.cli ... build`) with the real
 model in subprocesses (marked ``integration``); the damage tests use the fake embedder in-process.
 Set QA_FAULT_SEED to replay a failing kill sequence.
 """
@@ -22,13 +22,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import qa.pipeline
+import qa.answer.pipeline
 from conftest import TINY_DOC, FakeEmbedder
-from qa.cli import cli
-from qa.config import load_settings
-from qa.errors import CorpusError, IndexStateError
-from qa.index import CURRENT, LOCK, build_checksums, build_index, current_build, load_index, stale_reasons
-from qa.pipeline import QA
+from qa.surfaces.cli import cli
+from qa.core.config import load_settings
+from qa.core.errors import CorpusError, IndexStateError
+from qa.index.store import CURRENT, LOCK, build_checksums, build_index, current_build, load_index, stale_reasons
+from qa.answer.pipeline import QA
 
 SECOND_DOC = """= Harbour Accord =
 
@@ -92,7 +92,7 @@ class Build:
     def __init__(self, corpus: Path, index: Path, env: dict | None = None):
         self.t0 = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "qa.cli", "--corpus", str(corpus), "--index", str(index), "build"],
+            [sys.executable, "-m", "qa.surfaces.cli", "--corpus", str(corpus), "--index", str(index), "build"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
         )
@@ -401,7 +401,7 @@ def test_damaged_or_mismatched_index_is_reported_then_rebuilt(built, name):
 @pytest.fixture
 def cli_runner(monkeypatch):
     emb = FakeEmbedder()
-    monkeypatch.setattr(qa.pipeline, "load_embedder", lambda *a, **k: emb)
+    monkeypatch.setattr(qa.answer.pipeline, "load_embedder", lambda *a, **k: emb)
     runner = CliRunner()
 
     def run(settings, *args, **kw):
@@ -431,14 +431,14 @@ def test_disk_full_while_writing_leaves_the_previous_index(built, monkeypatch):
     settings, emb, reference = built
     import errno
 
-    import qa.index
+    import qa.index.store
 
     def full(self, folder):
         Path(folder).mkdir()
         (Path(folder) / "partial").write_bytes(b"x" * 100)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(qa.index.LexicalIndex, "save", full)
+    monkeypatch.setattr(qa.index.store.LexicalIndex, "save", full)
     with pytest.raises(IndexStateError, match="No space left on device.*previous index is unchanged"):
         build_index(settings, emb)
     assert not [n for n in listing(settings.index_dir) if n.startswith(".tmp-")]
@@ -546,7 +546,7 @@ def test_bad_corpus_gives_a_clear_cli_message(tmp_path, cli_runner, name):
 
 
 def test_cli_subprocess_bad_corpus_exits_nonzero_without_traceback(tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "qa.cli", "--corpus", str(tmp_path / "nope"), "--index",
+    proc = subprocess.run([sys.executable, "-m", "qa.surfaces.cli", "--corpus", str(tmp_path / "nope"), "--index",
                            str(tmp_path / "index"), "ask", "When?"], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "does not exist" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
@@ -554,13 +554,13 @@ def test_cli_subprocess_bad_corpus_exits_nonzero_without_traceback(tmp_path):
 
 @pytest.mark.parametrize("name", ["missing folder", "empty folder", "only a binary file"])
 def test_app_starts_with_a_bad_corpus_and_says_why(tmp_path, monkeypatch, name):
-    """qa.web.serve starts anyway; the chat, the API and /healthz explain; after the corpus folder
+    """qa.surfaces.server.serve starts anyway; the chat, the API and /healthz explain; after the corpus folder
     is fixed, the next question starts another attempt and the index is then answered from (no
     restart)."""
     from fastapi.testclient import TestClient
 
-    import qa.http_server
-    import qa.web
+    import qa.surfaces.http
+    import qa.surfaces.server
 
     make, message = BAD_CORPORA[name]
     corpus = tmp_path / "corpus"
@@ -568,10 +568,10 @@ def test_app_starts_with_a_bad_corpus_and_says_why(tmp_path, monkeypatch, name):
     settings = load_settings(corpus_dir=corpus, index_dir=tmp_path / "index", port=0)
     emb = FakeEmbedder()
     served = {}
-    monkeypatch.setattr(qa.web, "QA", lambda s, **kw: QA(s, embedder=emb, **kw))
-    monkeypatch.setattr(qa.http_server, "run", lambda app, sock, settings: (served.setdefault("app", app), sock.close()))
+    monkeypatch.setattr(qa.answer.pipeline, "QA", lambda s, **kw: QA(s, embedder=emb, **kw))
+    monkeypatch.setattr(qa.surfaces.http, "run", lambda app, sock, settings: (served.setdefault("app", app), sock.close()))
     stages = []
-    qa.web.serve(settings, on_stage=stages.append)  # returns because `run` is stubbed; loading goes on behind
+    qa.surfaces.server.serve(settings, on_stage=stages.append)  # returns because `run` is stubbed; loading goes on behind
     _wait_for(lambda: any(message in s for s in stages), what=f"the startup to report {message!r}")
 
     with TestClient(served["app"]) as client:
@@ -583,7 +583,7 @@ def test_app_starts_with_a_bad_corpus_and_says_why(tmp_path, monkeypatch, name):
 
         # The chat handler (what the Gradio route calls) says so in plain words (no setting names:
         # the detail is for the operator, in the log, /healthz and the API), not a crash.
-        handler = qa.web.make_handler(QA(settings, embedder=emb))
+        handler = qa.surfaces.chat.make_handler(QA(settings, embedder=emb))
         reply = handler("When was the treaty signed?", [])
         assert "cannot be searched right now" in reply and "Something went wrong" not in reply
         assert "QA_" not in reply

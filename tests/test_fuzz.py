@@ -24,14 +24,15 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from conftest import FakeEmbedder
-from qa.chunking import _LIST_ITEM, ChunkSettings, chunk_document, split_sentences
-from qa.config import load_settings
-from qa.corpus import _MD_HEAD, _WIKI_HEAD, _WIKI_TITLE, parse_document
-from qa.errors import BadQuestionError, CorpusError
-from qa.pipeline import QA
+from qa.core.config import ChunkSettings
+from qa.ingest.chunking import _LIST_ITEM, chunk_document, split_sentences
+from qa.core.config import load_settings
+from qa.ingest.corpus import _MD_HEAD, _WIKI_HEAD, _WIKI_TITLE, parse_document
+from qa.core.errors import BadQuestionError, CorpusError
+from qa.answer.pipeline import QA
 from conftest import assert_safe_html
-from qa.render import to_html
-from qa.view import view
+from qa.surfaces.render import to_html
+from qa.surfaces.view import view
 
 settings.register_profile("default", max_examples=60, deadline=None,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

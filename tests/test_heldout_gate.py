@@ -14,8 +14,9 @@ import pytest
 
 from conftest import REPO
 from qa import QA, load_settings
-from qa.evaluation import evaluate, load_testset
-from qa.report import gate, load_floors
+from qa.eval.datasets import load_testset
+from qa.eval.run import evaluate
+from qa.eval.report import gate, load_floors
 
 pytestmark = pytest.mark.integration
 

@@ -24,15 +24,15 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-import qa.pipeline
+import qa.answer.pipeline
 from conftest import TINY_DOC, assert_safe_html
-from qa.cli import cli
-from qa.config import load_settings
-from qa.errors import BadQuestionError
-from qa.pipeline import QA
-from qa.render import to_html
-from qa.view import view
-from qa.types import Answer
+from qa.surfaces.cli import cli
+from qa.core.config import load_settings
+from qa.core.errors import BadQuestionError
+from qa.answer.pipeline import QA
+from qa.surfaces.render import to_html
+from qa.surfaces.view import view
+from qa.core.types import Answer
 from test_faults import seed_model_cache
 
 pytestmark = pytest.mark.integration
@@ -127,7 +127,7 @@ def test_hostile_corpus_builds_and_skips_what_it_cannot_read(hostile):
 
 
 def test_cli_build_reports_skipped_files(hostile, tmp_path):
-    proc = subprocess.run([sys.executable, "-m", "qa.cli", "--corpus", str(hostile.settings.corpus_dir),
+    proc = subprocess.run([sys.executable, "-m", "qa.surfaces.cli", "--corpus", str(hostile.settings.corpus_dir),
                            "--index", str(hostile.settings.index_dir), "status"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "state:  fresh" in proc.stdout, proc.stdout + proc.stderr
@@ -272,7 +272,7 @@ def cli_invoke(hostile):
 
     def invoke(*args, input=None):
         with pytest.MonkeyPatch.context() as mp:
-            mp.setattr(qa.pipeline, "load_embedder", lambda *a, **k: hostile.embedder)
+            mp.setattr(qa.answer.pipeline, "load_embedder", lambda *a, **k: hostile.embedder)
             return bounded(runner.invoke, cli, base + list(args), input=input)
 
     return invoke
@@ -302,7 +302,7 @@ def test_cli_stdin_batch_real_process(hostile):
     lines.append((Case("1MB line", MEGA, error="the limit is 2,000"), MEGA.encode()))
     stdin = b"".join(q + b"\n" for _, q in lines)
     proc = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "--corpus", str(hostile.settings.corpus_dir), "--index",
+        [sys.executable, "-m", "qa.surfaces.cli", "--corpus", str(hostile.settings.corpus_dir), "--index",
          str(hostile.settings.index_dir), "ask", "--json", "--no-build", "-"],
         input=stdin, capture_output=True, timeout=180, env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )
@@ -323,7 +323,7 @@ def test_cli_argv_real_process_bytes_and_metacharacters(hostile):
     evaluated, a 100 kB argument."""
     def ask(arg: bytes):
         return subprocess.run(
-            [sys.executable.encode(), b"-m", b"qa.cli", b"--corpus", bytes(hostile.settings.corpus_dir), b"--index",
+            [sys.executable.encode(), b"-m", b"qa.surfaces.cli", b"--corpus", bytes(hostile.settings.corpus_dir), b"--index",
              bytes(hostile.settings.index_dir), b"ask", b"--json", b"--no-build", arg],
             capture_output=True, timeout=120,
         )
@@ -342,7 +342,7 @@ def test_cli_argv_real_process_bytes_and_metacharacters(hostile):
 
 @pytest.mark.parametrize("case", CASES, ids=ids)
 def test_chat_handler(hostile, case):
-    from qa.web import make_handler
+    from qa.surfaces.chat import make_handler
 
     respond = make_handler(hostile)
     reply = bounded(respond, case.question, [])
@@ -360,7 +360,7 @@ def test_chat_handler(hostile, case):
 
 @pytest.mark.parametrize("value", NOT_TEXT, ids=[type(v).__name__ for v in NOT_TEXT])
 def test_chat_handler_non_text(hostile, value):
-    from qa.web import make_handler
+    from qa.surfaces.chat import make_handler
 
     reply = make_handler(hostile)(value, None)
     if isinstance(value, dict):  # the multimodal textbox shape: its "text" is the question
@@ -379,7 +379,7 @@ def test_chat_handler_non_text(hostile, value):
 def api(hostile):
     from fastapi.testclient import TestClient
 
-    from qa.server import create_app
+    from qa.surfaces.server import create_app
 
     with TestClient(create_app(hostile, hostile.settings)) as client:
         yield client
@@ -437,8 +437,8 @@ def test_real_server_smoke(hostile):
     import httpx
     from gradio_client import Client
 
-    from qa.server import create_app
-    from qa.http_server import serve_in_thread
+    from qa.surfaces.server import create_app
+    from qa.surfaces.http import serve_in_thread
 
     with serve_in_thread(create_app(hostile, hostile.settings)) as url:
         with httpx.Client(base_url=url, timeout=CASE_SECONDS) as http:

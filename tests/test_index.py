@@ -2,8 +2,8 @@ import json
 
 import pytest
 
-from qa.errors import CorpusError, IndexStateError
-from qa.index import CURRENT, build_index, current_build, load_index, stale_reasons
+from qa.core.errors import CorpusError, IndexStateError
+from qa.index.store import CURRENT, build_index, current_build, load_index, stale_reasons
 
 
 def test_build_writes_manifest_and_loads(tiny_settings, fake_embedder):
@@ -104,8 +104,8 @@ def test_skipped_files_are_recorded(tiny_settings, tiny_corpus, fake_embedder):
 def _qa_over(tmp_path, fake_embedder, files: dict[str, str]):
     """A warmed-up QA that never abstains, over a corpus of ``files`` (name -> text, written as
     UTF-8 bytes so CRLF line ends stay as given), with the fake embedder."""
-    from qa.config import load_settings
-    from qa.pipeline import QA
+    from qa.core.config import load_settings
+    from qa.answer.pipeline import QA
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()

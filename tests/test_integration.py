@@ -80,7 +80,7 @@ def test_cli_json_offline_with_network_blocked(real_qa, tmp_path):
                QA_CORPUS_DIR=str(real_qa.settings.corpus_dir), QA_INDEX_DIR=str(real_qa.settings.index_dir),
                HOME=str(tmp_path))
     out = subprocess.run(
-        [sys.executable, "-m", "qa.cli", "ask", "When was the dialogue declared?", "--json", "--no-build"],
+        [sys.executable, "-m", "qa.surfaces.cli", "ask", "When was the dialogue declared?", "--json", "--no-build"],
         capture_output=True, text=True, env=env, timeout=300,
     )
     assert out.returncode == 0, out.stderr[-2000:]
@@ -93,8 +93,8 @@ def test_cli_json_offline_with_network_blocked(real_qa, tmp_path):
 def test_missing_model_package_gives_install_hint(monkeypatch):
     import builtins
 
-    from qa.embedding import model_path
-    from qa.errors import ModelUnavailableError
+    from qa.embed.model import model_path
+    from qa.core.errors import ModelUnavailableError
 
     real_import = builtins.__import__
 

@@ -1,12 +1,12 @@
 """The lexical index's term matching: ``LexicalIndex.matches`` is the set form of
-``qa.text.prefix_match``, which retrieval relies on to test every candidate sentence with one
+``qa.core.text.prefix_match``, which retrieval relies on to test every candidate sentence with one
 set operation per question term."""
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from qa.lexical import LexicalIndex
-from qa.text import prefix_match
+from qa.index.lexical import LexicalIndex
+from qa.core.text import prefix_match
 
 # Short alphabets make prefixes collide often, which is the case worth testing.
 _term = st.text(alphabet="bkz", min_size=1, max_size=9)

@@ -100,8 +100,8 @@ def test_chat_and_api_answer_concurrently_as_configured(seed_fake_qa, concurrenc
     import httpx
     from gradio_client import Client
 
-    from qa.server import create_app
-    from qa.http_server import serve_in_thread
+    from qa.surfaces.server import create_app
+    from qa.surfaces.http import serve_in_thread
 
     slow = SlowQA(seed_fake_qa, delay=0.4)
     settings = seed_fake_qa.settings.replace(concurrency=concurrency)
@@ -137,8 +137,8 @@ def test_keep_alive_requests_do_not_wait_for_delayed_acks(seed_fake_qa):
 
     import httpx
 
-    from qa.server import create_app
-    from qa.http_server import bind, serve_in_thread
+    from qa.surfaces.server import create_app
+    from qa.surfaces.http import bind, serve_in_thread
 
     sock = bind("127.0.0.1", 0)
     try:
@@ -156,8 +156,8 @@ def test_keep_alive_requests_do_not_wait_for_delayed_acks(seed_fake_qa):
 
 
 def test_concurrency_setting_is_validated():
-    from qa.config import load_settings
-    from qa.errors import QAError
+    from qa.core.config import load_settings
+    from qa.core.errors import QAError
 
     with pytest.raises(QAError, match="concurrency=0"):
         load_settings(concurrency=0)
@@ -273,13 +273,13 @@ def gradio_ask(client, q: str) -> str:
 
 @pytest.mark.integration
 def test_small_load_through_api_and_gradio(real_qa):
-    from qa.server import create_app
-    from qa.http_server import serve_in_thread
+    from qa.surfaces.server import create_app
+    from qa.surfaces.http import serve_in_thread
 
     questions = QUESTIONS[:10]
     with serve_in_thread(create_app(real_qa, real_qa.settings)) as url:
-        from qa.render import to_html
-        from qa.view import answer_json, answer_source, view
+        from qa.surfaces.render import to_html
+        from qa.surfaces.view import answer_json, answer_source, view
 
         def reference(q):  # the library's single-user answer, as the API sends it
             a = real_qa.ask(q)
@@ -348,7 +348,7 @@ class Server:
         })
         self.log_path = log_dir / f"serve-{self.port}.log"
         self.log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([sys.executable, "-m", "qa.cli", "serve"], env=full_env, cwd=REPO,
+        self.proc = subprocess.Popen([sys.executable, "-m", "qa.surfaces.cli", "serve"], env=full_env, cwd=REPO,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 180
         while True:

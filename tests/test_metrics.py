@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from qa import metrics as M
+from qa.eval import metrics as M
 
 
 # ---- SQuAD normalisation, EM, F1, contained ---------------------------------------------------

@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qa import onnx_embedder as oe
+from qa.embed import onnx as oe
 from conftest import shared_onnx_cache
-from qa.onnx_embedder import OnnxEmbedder, onnx_available
+from qa.embed.onnx import OnnxEmbedder, onnx_available
 
 pytestmark = [pytest.mark.integration, pytest.mark.skipif(not onnx_available(), reason="onnxruntime not installed")]
 
@@ -38,7 +38,7 @@ def onnx_fp32():
 
 @pytest.fixture(scope="module")
 def torch_vectors():
-    from qa.embedding import TorchEmbedder
+    from qa.embed.torch import TorchEmbedder
 
     return TorchEmbedder().encode(SENTENCES, batch_size=4)
 
@@ -57,7 +57,7 @@ def test_empty_input(onnx_fp32):
 
 
 def test_names_differ_by_backend(onnx_fp32):
-    from qa.embedding import TorchEmbedder
+    from qa.embed.torch import TorchEmbedder
 
     names = {onnx_fp32.name, OnnxEmbedder(quantize=True).name, TorchEmbedder().name}
     assert len(names) == 3
@@ -163,8 +163,8 @@ def test_old_int8_recipe_is_requantised(tmp_path):
 
 
 def test_load_embedder_and_settings_accept_int8():
-    from qa.config import load_settings
-    from qa.embedding import load_embedder
+    from qa.core.config import load_settings
+    from qa.embed.factory import load_embedder
 
     assert load_settings(embedding_backend="onnx-int8").embedding_backend == "onnx-int8"
     emb = load_embedder("onnx-int8", cache_dir=shared_onnx_cache())
@@ -175,15 +175,15 @@ def test_load_embedder_and_settings_accept_int8():
 SERVING = r"""
 import sys
 from qa import QA, load_settings
-from qa.embedding import force_offline
+from qa.embed.model import force_offline
 qa = QA(load_settings(corpus_dir=sys.argv[1], index_dir=sys.argv[2]))
 qa.warm_up(build_if_needed=True)
 answer = qa.ask("When was the treaty signed?")
 assert qa.embedder.name.endswith("onnx-fp32"), qa.embedder.name
-from qa.cli import cli
+from qa.surfaces.cli import cli
 cli(["--corpus", sys.argv[1], "--index", sys.argv[2], "ask", "--json", "Who chaired the signing?"], standalone_mode=False)
 import gradio  # the chat UI's import must not pull torch either
-import qa.web
+import qa.surfaces.chat
 heavy = sorted(m for m in ("torch", "transformers", "sentence_transformers") if m in sys.modules)
 assert not heavy, heavy
 print("SERVING-OK", answer.text)

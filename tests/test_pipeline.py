@@ -2,8 +2,8 @@
 
 import pytest
 
-from qa.errors import BadQuestionError, IndexStateError
-from qa.pipeline import QA, clean_question
+from qa.core.errors import BadQuestionError, IndexStateError
+from qa.answer.pipeline import QA, clean_question
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def _wait_for(condition, seconds=20.0):
 
 
 def test_a_running_qa_follows_a_rebuild(qa, tiny_corpus, fake_embedder, monkeypatch):
-    import qa.pipeline as P
+    import qa.answer.pipeline as P
 
     monkeypatch.setattr(P, "RELOAD_CHECK_SECONDS", 1e9)
     old = qa.index.folder
@@ -139,7 +139,7 @@ def test_a_running_qa_follows_a_rebuild(qa, tiny_corpus, fake_embedder, monkeypa
 
 
 def test_a_broken_new_build_is_logged_once_and_the_loaded_index_kept(qa, monkeypatch, caplog):
-    import qa.pipeline as P
+    import qa.answer.pipeline as P
 
     old = qa.index.folder
     bad = old.parent / "build-20990101-000000-1-000001"

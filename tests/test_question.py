@@ -1,8 +1,8 @@
 import pytest
 
-from qa.conversation import needs_context, rewrite
-from qa.question import analyse
-from qa.types import Turn
+from qa.answer.conversation import needs_context, rewrite
+from qa.answer.question import analyse
+from qa.core.types import Turn
 
 
 @pytest.mark.parametrize("q, qtype", [
@@ -60,7 +60,7 @@ def test_terms_and_entities():
 
 
 def test_hyphenated_compounds_match_their_parts():
-    from qa.text import terms, words
+    from qa.core.text import terms, words
 
     assert words("the mid-2006 get-together") == ["the", "mid", "2006", "get", "together"]
     # British and American spellings match; short words ending in "our" are left alone
@@ -72,8 +72,8 @@ def test_hyphenated_compounds_match_their_parts():
 
 
 def test_compound_ordinals_and_title_case():
-    from qa.question import entity_terms
-    from qa.text import words
+    from qa.answer.question import entity_terms
+    from qa.core.text import words
 
     assert words("the twenty-fourth and twenty-first meetings, the twentieth") == [
         "the", "24th", "and", "21st", "meetings", "the", "20th"]

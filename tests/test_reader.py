@@ -8,9 +8,10 @@ import random
 import numpy as np
 import pytest
 
-from qa.embedding import model_path
+from qa.embed.model import model_path
 from qa.reader.encoding import MAX_LENGTH, MAX_QUESTION_TOKENS, best_spans, encode_pairs, load_tokenizer, token_targets
-from qa.reader.examples import _norm, grow, make_examples, sentence_spans
+from qa.reader.examples import _norm, make_examples, sentence_spans
+from qa.reader.windows import grow
 from qa.reader.squad import Article, Paragraph, Question, heldout_titles, split
 
 
@@ -118,8 +119,8 @@ def test_heldout_articles_are_fixed_and_split_in_alternating_halves():
 
 
 def test_passages_are_distinct_windows_around_ranked_sentences(tiny_qa):
-    from qa.read import passages
-    from qa.retrieval import retrieve
+    from qa.answer.read import passages
+    from qa.answer.retrieval import retrieve
 
     index = tiny_qa.index
     _, query, analysis = tiny_qa.prepare("When was the treaty signed?")

@@ -1,10 +1,10 @@
-"""The view model (qa/view.py) and its two renderers (qa/render.py): what a person is shown."""
+"""The view model (qa/surfaces/view.py) and its two renderers (qa/surfaces/render.py): what a person is shown."""
 
 from html.parser import HTMLParser
 
-from qa.render import escape, message_html, to_html, to_text, unescape
-from qa.types import Answer, Citation
-from qa.view import DECLINED, LIKELY, NOT_SURE, answer_json, view
+from qa.surfaces.render import escape, message_html, to_html, to_text, unescape
+from qa.core.types import Answer, Citation
+from qa.surfaces.view import DECLINED, LIKELY, NOT_SURE, answer_json, view
 
 SENTENCE = "It was signed on 3 May 1999 in Gamma."
 

@@ -29,8 +29,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from qa.http_server import serve_in_thread
-from qa.server import create_app
+from qa.surfaces.http import serve_in_thread
+from qa.surfaces.server import create_app
 
 pytestmark = pytest.mark.integration
 
@@ -288,7 +288,7 @@ def _trickle_and_probe(url: str, n: int, cap: int) -> None:
 
 
 def test_uploads_only_on_the_admin_pages_with_the_key_from_this_origin(http, server):
-    from qa.admin import MAX_UPLOAD_BYTES
+    from qa.surfaces.admin import MAX_UPLOAD_BYTES
 
     url = server[0]
     small = {"files": ("small.jsonl", b'{"question": "q"}\n', "text/plain")}
@@ -372,7 +372,7 @@ class _Lines(logging.Handler):
 
 def test_one_access_line_per_request_and_no_tracebacks_for_client_errors(http, capfd):
     lines = _Lines()
-    for name in ("qa.access", "qa.gradio", "qa.web", "qa.server"):
+    for name in ("qa.access", "qa.gradio", "qa.surfaces.chat", "qa.surfaces.server"):
         logging.getLogger(name).addHandler(lines)
         logging.getLogger(name).setLevel(logging.INFO)
     try:
@@ -385,7 +385,7 @@ def test_one_access_line_per_request_and_no_tracebacks_for_client_errors(http, c
             http.post(f"/gradio_api/run/{name}", json=_file_attack(str(CANARY)))
         time.sleep(0.3)
     finally:
-        for name in ("qa.access", "qa.gradio", "qa.web", "qa.server"):
+        for name in ("qa.access", "qa.gradio", "qa.surfaces.chat", "qa.surfaces.server"):
             logging.getLogger(name).removeHandler(lines)
     access = [ln for ln in lines.lines if " GET " in ln or " POST " in ln]
     assert any("GET /no/such/page 404" in ln for ln in access), access[:5]

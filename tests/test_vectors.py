@@ -1,4 +1,4 @@
-"""qa/vectors.py: the index type follows the size; every type searches with recall@10 >= 0.95
+"""qa/index/vectors.py: the index type follows the size; every type searches with recall@10 >= 0.95
 against exact search, survives save/load with its type, and supports reconstruct()."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qa.vectors import EXACT_MAX, HNSW_MAX, VectorIndex, choose_kind, ivf_lists
+from qa.index.vectors import EXACT_MAX, HNSW_MAX, VectorIndex, choose_kind, ivf_lists
 
 
 def clustered(n: int, dim: int = 32, seed: int = 0) -> np.ndarray:

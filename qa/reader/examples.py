@@ -24,9 +24,10 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from ..chunking import split_paragraph
-from ..text import terms
-from .squad import Article
+from qa.ingest.chunking import split_paragraph
+from qa.core.text import terms
+from qa.reader.squad import Article
+from qa.reader.windows import grow
 
 KINDS = ("positive", "paragraph", "article", "swap")
 
@@ -41,30 +42,6 @@ class Example:
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
     return list(split_paragraph(text, 0, len(text))) or [(0, len(text))]
-
-
-def grow(spans: list[tuple[int, int]], lo: int, hi: int, budget: int, rng: random.Random | None = None) -> tuple[int, int]:
-    """Sentences ``lo..hi`` widened by whole neighbouring sentences while the window stays within
-    ``budget`` characters: before and after in turn, starting before (that sentence often holds
-    what "it" or "there" refers to); with ``rng``, a random side each step."""
-    turn = 0
-    while True:
-        sides = []
-        if lo > 0 and spans[hi][1] - spans[lo - 1][0] <= budget:
-            sides.append("before")
-        if hi < len(spans) - 1 and spans[hi + 1][1] - spans[lo][0] <= budget:
-            sides.append("after")
-        if not sides:
-            return lo, hi
-        if rng is not None:
-            side = rng.choice(sides)
-        else:
-            side = sides[0] if len(sides) == 1 else ("before", "after")[turn % 2]
-            turn += 1
-        if side == "before":
-            lo -= 1
-        else:
-            hi += 1
 
 
 def _norm(text: str) -> str:

@@ -1,7 +1,7 @@
 """From trained fp32 weights to the shipped int8 ONNX reader, measured on the way.
 
 ``ship(weights)`` exports the torch model to ONNX (fp32), applies ONNX Runtime's BERT fusions,
-quantises the MatMuls outside attention to int8 (the embedder's recipe, qa/onnx_embedder.py:
+quantises the MatMuls outside attention to int8 (the embedder's recipe, qa/embed/onnx.py:
 per-channel weights, the fused Attention kept in fp32), and reads the tune articles' questions
 with both graphs (each question's own paragraph, so this measures reading alone) to check that
 int8 stays within a point of fp32. It writes ``qa/models/reader-int8.onnx`` and
@@ -18,10 +18,10 @@ import time
 import warnings
 from pathlib import Path
 
-from ..metrics import exact_match, token_f1
-from .encoding import MAX_LENGTH, best_spans, encode_pairs, load_tokenizer
-from .onnx_reader import CARD_FILE, MODEL_FILE
-from .squad import load_squad, split
+from qa.eval.metrics import exact_match, token_f1
+from qa.reader.encoding import MAX_LENGTH, best_spans, encode_pairs, load_tokenizer
+from qa.reader.onnx_reader import CARD_FILE, MODEL_FILE
+from qa.reader.squad import load_squad, split
 
 log = logging.getLogger(__name__)
 OPSET = 17
@@ -33,9 +33,9 @@ INT8_RECIPE = {"weight_type": "QInt8", "per_channel": True, "fuse": "bert",
 def export_fp32(weights: Path, target: Path) -> Path:
     import torch
 
-    from ..embedding import force_offline, model_path
-    from ..onnx_embedder import _fuse
-    from .train import SpanReader
+    from qa.embed.model import force_offline, model_path
+    from qa.embed.onnx import _fuse
+    from qa.reader.train import SpanReader
 
     force_offline()
     model = SpanReader.build(Path(model_path()))
@@ -74,7 +74,7 @@ def paragraph_scores(model_file: Path, articles, limit: int = 0, batch: int = 32
     ``model_file``: reading alone, no retrieval, no abstention."""
     import onnxruntime as ort
 
-    from ..embedding import model_path
+    from qa.embed.model import model_path
 
     tok = load_tokenizer(Path(model_path()))
     opts = ort.SessionOptions()

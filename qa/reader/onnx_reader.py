@@ -13,8 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import ModelUnavailableError
-from .encoding import MAX_LENGTH, Span, best_spans, encode_pairs, load_tokenizer
+from qa.core.errors import ModelUnavailableError
+from qa.reader.encoding import MAX_LENGTH, Span, best_spans, encode_pairs, load_tokenizer
 
 MODELS_DIR = Path(__file__).resolve().parents[1] / "models"
 MODEL_FILE = MODELS_DIR / "reader-int8.onnx"
@@ -62,7 +62,7 @@ class Reader:
                                         "train one with `qa train reader`")
         import onnxruntime as ort
 
-        from ..embedding import force_offline, model_path
+        from qa.embed.model import force_offline, model_path
 
         force_offline()
         opts = ort.SessionOptions()

@@ -13,7 +13,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import TestSetError
+from qa.core.errors import TestSetError
 
 HELDOUT_FILE = Path(__file__).with_name("heldout_articles.txt")
 #: Where the training data lies beside the project (read by path, never copied into the repo).

@@ -24,9 +24,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from .encoding import MAX_LENGTH, encode_pairs, load_tokenizer, token_targets
-from .examples import Example, make_examples
-from .squad import DEFAULT_DATA, load_squad, split
+from qa.reader.encoding import MAX_LENGTH, encode_pairs, load_tokenizer, token_targets
+from qa.reader.examples import Example, make_examples
+from qa.reader.squad import DEFAULT_DATA, load_squad, split
 
 log = logging.getLogger(__name__)
 CHECKPOINT = "checkpoint.pt"
@@ -53,7 +53,7 @@ class TrainConfig:
 def _bf16(setting: str) -> bool:
     if setting != "auto":
         return setting == "on"
-    from ..embedding import cpu_has_bf16_matmul
+    from qa.embed.model import cpu_has_bf16_matmul
 
     return cpu_has_bf16_matmul()
 
@@ -145,7 +145,7 @@ def train(config: TrainConfig, resume: bool = True, progress: bool = True) -> Pa
     import torch
     from tqdm import tqdm
 
-    from ..embedding import force_offline, model_path
+    from qa.embed.model import force_offline, model_path
 
     force_offline()
     out = Path(config.out)

@@ -1,0 +1,86 @@
+"""Reading: the trained span reader (qa/reader) over the passages retrieval ranked best.
+
+A passage is a ranked sentence widened by whole neighbouring sentences of its paragraph, up to
+``PASSAGE_CHARS`` -- the shape the reader was trained on (qa/reader/examples.py). The best few
+distinct passages are read in one batch; each gives its best span with a score and the
+passage's no-answer score. The answer is the span that beats "no answer" by the most.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from qa.index.store import Index
+from qa.reader.encoding import Span
+from qa.reader.windows import grow
+from qa.answer.retrieval import Retrieved
+
+#: Characters of a passage (training drew 200-650; ~110 tokens, which keeps reading 4 of them
+#: within the latency budget on two cores).
+PASSAGE_CHARS = 450
+#: A follow-up ("Who attended it?") is about what the previous answer was about: a span from the
+#: passage around that answer's sentence gets this much (in reader logits) over spans elsewhere.
+FOLLOW_UP_BONUS = 3.0
+#: Sentences looked at on each side of a ranked sentence when widening it.
+REACH = 8
+
+
+@dataclass(frozen=True)
+class Passage:
+    sentence: int  # the ranked sentence it was built around
+    first: int  # first and last sentence ids it holds
+    last: int
+    start: int  # absolute offsets in the document
+    end: int
+    rank: int  # position of ``sentence`` in the retrieval ranking
+    anchor: bool = False  # built around the sentence a follow-up's previous answer came from
+
+
+@dataclass(frozen=True)
+class Reading:
+    """The best span of one passage, its offsets made absolute in the document."""
+
+    passage: Passage
+    span: Span
+
+    @property
+    def preference(self) -> float:
+        """What the answer is chosen by: the span's margin over "no answer", plus the follow-up
+        bonus where it applies."""
+        return self.span.margin + (FOLLOW_UP_BONUS if self.passage.anchor else 0.0)
+
+
+def passages(index: Index, retrieved: Retrieved, n: int, budget: int = PASSAGE_CHARS,
+             anchor: int | None = None) -> list[Passage]:
+    """Up to ``n`` passages around the best-ranked sentences, none inside an earlier one; with
+    ``anchor`` (a follow-up's previous answer), the passage around that sentence comes first."""
+    out: list[Passage] = []
+    covered: set[int] = set()
+    order = [(rank, s.sentence) for rank, s in enumerate(retrieved.ranked)]
+    if anchor is not None:
+        order.insert(0, (-1, anchor))
+    for rank, i in order:
+        if i in covered:
+            continue
+        lo = i
+        while lo > 0 and i - lo < REACH and index.same_paragraph(lo - 1, i):
+            lo -= 1
+        hi = i
+        while hi + 1 < len(index.sentences) and hi - i < REACH and index.same_paragraph(i, hi + 1):
+            hi += 1
+        spans = [(index.sentences[k].start, index.sentences[k].end) for k in range(lo, hi + 1)]
+        a, b = grow(spans, i - lo, i - lo, budget)
+        first, last = lo + a, lo + b
+        out.append(Passage(i, first, last, index.sentences[first].start, index.sentences[last].end, max(rank, 0),
+                           anchor=rank < 0))
+        covered.update(range(first, last + 1))
+        if len(out) >= n:
+            break
+    return out
+
+
+def read(reader, index: Index, question: str, found: list[Passage], widen: float = 0.0) -> list[Reading]:
+    """Each passage's best span, in passage order (passages with no span are left out)."""
+    texts = [index.documents[index.sentences[p.sentence].doc_id].text[p.start:p.end] for p in found]
+    spans: list[Span | None] = reader.read(question, texts, widen=widen)
+    return [Reading(p, replace(s, start=p.start + s.start, end=p.start + s.end)) for p, s in zip(found, spans) if s]

@@ -1,0 +1,214 @@
+"""All settings in one dataclass: defaults here, then ``qa.toml``, then ``QA_*`` env vars,
+then per-call overrides (``settings.replace(top_k=3)``), the last one winning.
+
+``qa.toml`` sits at the project root (or at ``$QA_CONFIG``); ``qa eval --calibrate --write``
+stores the fitted confidence weights and threshold there, so they come from the dev set
+rather than from someone's hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from qa.core.errors import QAError
+
+#: The project folder (holds ``corpus/``, ``index/``, ``qa.toml``). ``QA_HOME`` overrides it,
+#: so an installed package never depends on the directory the process started in.
+PROJECT_ROOT = Path(os.environ.get("QA_HOME", Path(__file__).resolve().parents[2]))
+
+
+def _default_confidence_weights() -> dict[str, float]:
+    # The reader's confidence (qa/answer/confidence.py FEATURES) as fitted by scripts/calibrate.py on the
+    # seed dev set and the held-out tune articles together; qa.toml holds the same numbers.
+    return {"bias": -4.9089, "reader": 2.4414, "rank": 1.1167, "dense": 2.444, "entity": 1.3721}
+
+
+def _default_fusion_weights() -> dict[str, float]:
+    # Weights of the sentence-scoring signals for ``fusion = "weighted"`` (qa/answer/retrieval.py).
+    return {"dense": 1.0, "chunk_dense": 0.75, "lexical": 0.1, "coverage": 0.75, "entity": 0.25, "novelty": 0.25}
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    """Chunker knobs; part of the index manifest, so changing them rebuilds the index."""
+
+    target_chars: int = 700  # a chunk grows by whole sentences until it would pass this
+    overlap: int = 1  # sentences repeated at the start of the next chunk of a section
+
+    def __post_init__(self):
+        if self.target_chars < 50:
+            raise ValueError(f"target_chars={self.target_chars} is too small; use at least 50")
+        if not 0 <= self.overlap < 10:
+            raise ValueError(f"overlap={self.overlap} must be between 0 and 9 sentences")
+
+
+@dataclass(frozen=True)
+class Settings:
+    corpus_dir: Path = PROJECT_ROOT / "corpus"  # folder of .txt/.md documents
+    index_dir: Path = PROJECT_ROOT / "index"  # where the built index lives
+    chunk_chars: int = 700  # target chunk size in characters (whole sentences only)
+    chunk_overlap: int = 1  # sentences shared by consecutive chunks
+    context_prefix: bool = True  # embed "Title — Section: sentence" rather than the bare sentence
+    # "auto" (ONNX fp32 when onnxruntime is installed, else torch), "onnx" (fp32, same vectors as torch
+    # to ~1e-7), "onnx-int8" (dynamic int8: faster, vectors move slightly) or "torch" (sentence-transformers)
+    embedding_backend: str = "auto"
+    batch_size: int = 16  # texts per embedding batch when building (16 beat 64 for torch fp32 and bf16, ties for ONNX)
+    # Precision of the stored vectors: "auto" = bf16 for builds of 2,000+ texts on a CPU with bf16
+    # matrix units (AMX / AVX512-BF16) when torch is installed, else fp32; "fp32"; "bf16" (fails
+    # on CPUs without such units). Questions are always embedded by embedding_backend.
+    build_precision: str = "auto"
+    top_k: int = 3  # sources shown under an answer (compact cards; each expands to its whole passage)
+    candidates: int = 50  # results taken from each retriever before fusion
+    fusion: str = "weighted"  # "weighted" (signals, weights below) or "rrf" (reciprocal rank fusion)
+    rrf_k: int = 60  # the k of reciprocal rank fusion
+    fusion_weights: dict = field(default_factory=_default_fusion_weights)
+    reader_passages: int = 4  # passages the reader (qa/models/reader-int8.onnx) reads per question
+    # Show the longest span around the reader's best one that scores within this many logits of it:
+    # longer answers contain the gold more often, exact matches get rarer (chosen on the tune articles)
+    reader_widen: float = 0.75
+    history_rewrite: bool = True  # add the previous turn's topic words to follow-up questions
+    confidence_weights: dict = field(default_factory=_default_confidence_weights)
+    abstain_threshold: float = 0.11  # answer only when confidence >= this (0..1; calibrated, see qa.toml)
+    # Answers with confidence below this are shown as uncertain ("check the sources"); `qa eval
+    # --calibrate` sets it where the dev set's answers at or above it are right >= 85% of the time.
+    sure_threshold: float = 0.78
+    max_question_chars: int = 2000  # longer questions are rejected with a clear message
+    host: str = "127.0.0.1"  # where `qa serve` / app.py listen; 0.0.0.0 exposes it to the network
+    port: int = 7860
+    # Who may call the HTTP API from a browser (CORS) and frame the chat (CSP frame-ancestors):
+    # comma-separated origins, "*" wildcards allowed ("https://docs.example.com, https://*.corp.example,
+    # http://localhost:*"); "*" alone allows everyone; "" = same origin plus localhost/127.0.0.1, any port.
+    allowed_origins: str = ""
+    api_key: str = field(default="", repr=False)  # when set, POST /api/ask needs "Authorization: Bearer KEY" or "X-API-Key: KEY"
+    max_request_bytes: int = 65536  # larger request bodies to /api/* are refused with 413
+    # The admin pages (/admin: evaluation, uploads) need this key (HTTP Basic password, "Authorization:
+    # Bearer KEY" or "X-Admin-Key: KEY"). Unset, they are open only on a loopback bind, to this machine.
+    admin_key: str = field(default="", repr=False)
+    header_timeout: float = 10.0  # seconds a client has to send a request's headers, then it is disconnected
+    body_timeout: float = 60.0  # seconds a client has to send a request's body once its headers are in
+    # Open connections served at once; beyond it the one waiting longest without a whole request is closed.
+    max_connections: int = 2000
+    # Thumbs up/down and corrections from the chat and the widget, one JSON line each (a test set
+    # for `qa eval`); kept out of git
+    feedback_path: Path = PROJECT_ROOT / "feedback" / "feedback.jsonl"
+    build_lock_timeout: float = 600.0  # seconds `qa build` waits for another build of the same index folder, then fails
+    # Questions answered at the same time by one server (Gradio queue workers for the chat, worker
+    # threads for POST /api/ask). Answering only reads shared state, so this is safe; see docs/robustness.md.
+    concurrency: int = 4
+    queue_size: int = 256  # chat questions waiting beyond this are refused ("queue is full") instead of piling up
+    chat_sessions: int = 1000  # chat sessions whose state the server keeps (~70 kB each); the least recently used go first
+
+    @property
+    def chunking(self) -> ChunkSettings:
+        return ChunkSettings(target_chars=self.chunk_chars, overlap=self.chunk_overlap)
+
+    def replace(self, **overrides) -> "Settings":
+        """A copy with ``overrides`` applied; ``None`` values mean "keep the current one"."""
+        return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _coerce(name: str, raw, current):
+    """Convert a TOML or env value to the type of the field's default, naming it on failure."""
+    try:
+        if isinstance(current, bool):
+            if isinstance(raw, bool):
+                return raw
+            s = str(raw).strip().lower()
+            if s in {"1", "true", "yes", "on"}:
+                return True
+            if s in {"0", "false", "no", "off"}:
+                return False
+            raise ValueError(raw)
+        if isinstance(current, Path):
+            return Path(raw).expanduser()
+        if isinstance(current, dict):
+            if not isinstance(raw, dict):
+                raise ValueError(raw)
+            return {str(k): float(v) for k, v in raw.items()}
+        return type(current)(raw)
+    except (TypeError, ValueError):
+        raise QAError(f"setting {name}={raw!r} is not a valid {type(current).__name__}") from None
+
+
+def config_path() -> Path:
+    return Path(os.environ.get("QA_CONFIG", PROJECT_ROOT / "qa.toml"))
+
+
+def load_settings(**overrides) -> Settings:
+    """Defaults < qa.toml < QA_<FIELD> environment variables < ``overrides``."""
+    base = Settings()
+    values: dict = {}
+    path = config_path()
+    if path.is_file():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8")).get("qa", {})
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise QAError(f"{path} is not valid TOML ({e}); fix or delete it") from None
+        names = {f.name for f in fields(Settings)}
+        for key, raw in data.items():
+            if key not in names:
+                raise QAError(f"{path}: unknown setting {key!r}; known settings: {', '.join(sorted(names))}")
+            values[key] = _coerce(key, raw, getattr(base, key))
+    for f in fields(Settings):
+        raw = os.environ.get(f"QA_{f.name.upper()}")
+        if raw is not None and not isinstance(getattr(base, f.name), dict):
+            values[f.name] = _coerce(f.name, raw, getattr(base, f.name))
+    settings = dataclasses.replace(base, **values).replace(**overrides)
+    validate(settings)
+    return settings
+
+
+def validate(s: Settings) -> None:
+    if s.concurrency < 1 or s.queue_size < 1 or s.chat_sessions < 1:
+        raise QAError(f"concurrency={s.concurrency}, queue_size={s.queue_size}, chat_sessions={s.chat_sessions}: "
+                      "use whole numbers of at least 1")
+    if s.header_timeout <= 0 or s.body_timeout <= 0 or s.max_connections < 16:
+        raise QAError(f"header_timeout={s.header_timeout}, body_timeout={s.body_timeout}, max_connections="
+                      f"{s.max_connections}: use timeouts above 0 seconds and at least 16 connections")
+    if s.fusion not in {"weighted", "rrf"}:
+        raise QAError(f"fusion={s.fusion!r}: use 'weighted' or 'rrf'")
+    if s.embedding_backend not in {"auto", "onnx", "onnx-int8", "torch"}:
+        raise QAError(f"embedding_backend={s.embedding_backend!r}: use 'auto', 'onnx', 'onnx-int8' or 'torch'")
+    if s.build_precision not in {"auto", "fp32", "bf16"}:
+        raise QAError(f"build_precision={s.build_precision!r}: use 'auto', 'fp32' or 'bf16'")
+    if not 0.0 <= s.reader_widen <= 10.0:
+        raise QAError(f"reader_widen={s.reader_widen}: use a number of logits from 0 to 10")
+    if not 1 <= s.reader_passages <= 16:
+        raise QAError(f"reader_passages={s.reader_passages}: use a number from 1 to 16")
+    if not 1 <= s.top_k <= 50:
+        raise QAError(f"top_k={s.top_k}: use a number from 1 to 50")
+    if not 0.0 <= s.abstain_threshold <= 1.0:
+        raise QAError(f"abstain_threshold={s.abstain_threshold}: use a number between 0 and 1")
+    if not 0.0 <= s.sure_threshold <= 1.0:
+        raise QAError(f"sure_threshold={s.sure_threshold}: use a number between 0 and 1")
+    s.chunking  # validates chunk sizes
+
+
+def write_settings(updates: dict, path: Path | None = None) -> Path:
+    """Merge ``updates`` into the ``[qa]`` table of qa.toml (used by calibration)."""
+    path = path or config_path()
+    data = {}
+    if path.is_file():
+        data = tomllib.loads(path.read_text(encoding="utf-8")).get("qa", {})
+    data.update(updates)
+    lines = ["# Written by the calibration (scripts/calibrate.py --write, qa eval --calibrate --write); edit by hand "
+             "if you like.", "[qa]"]
+    tables = []
+    for key, value in data.items():
+        if isinstance(value, dict):
+            tables.append(f"\n[qa.{key}]")
+            tables += [f"{k} = {float(v)!r}" for k, v in value.items()]
+        elif isinstance(value, bool):
+            lines.append(f"{key} = {'true' if value else 'false'}")
+        elif isinstance(value, (int, float)):
+            lines.append(f"{key} = {value!r}")
+        else:
+            lines.append(f'{key} = "{value}"')
+    tmp = path.with_suffix(".toml.tmp")
+    tmp.write_text("\n".join(lines + tables) + "\n", encoding="utf-8")
+    tmp.replace(path)
+    return path

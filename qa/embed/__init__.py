@@ -1,0 +1,1 @@
+"""Sentence embeddings: the interface, the torch and ONNX backends, and the factory."""

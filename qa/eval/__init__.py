@@ -1,0 +1,1 @@
+"""Measuring answers: test sets and runs (``run``), metrics, calibration, reports and ``qa eval``."""

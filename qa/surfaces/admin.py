@@ -1,0 +1,19 @@
+"""The admin pages, mounted at ``/admin`` behind the admin key (``qa.surfaces.guard``): what runs
+work on this server or stores files on it, kept out of the public chat and out of embeds."""
+
+from __future__ import annotations
+
+from qa.surfaces.eval_tab import MAX_UPLOAD_BYTES, evaluate_tab
+
+__all__ = ["MAX_UPLOAD_BYTES", "create_admin"]
+
+
+def create_admin(qa):
+    import gradio as gr
+
+    # delete_cache: uploaded test sets and written reports are removed an hour after use
+    with gr.Blocks(title="Corpus QA admin", delete_cache=(600, 3600)) as admin:
+        gr.Markdown("## Corpus QA admin")
+        with gr.Tab("Evaluate"):
+            evaluate_tab(qa)
+    return admin

@@ -1,0 +1,109 @@
+"""Getting a server ready without keeping anyone waiting.
+
+``qa serve`` binds its port and starts answering at once; ``Startup`` loads the index in a
+background thread, building it first (in a child ``qa build``) when it is missing or stale.
+Until it is ready, ``/healthz`` answers 503 with ``{"status": "building", "progress": 0.42,
+"stage": "Embedding"}`` and questions get a plain "still indexing" message instead of
+waiting for minutes. If loading fails (no corpus folder, say), the error is shown, and the
+next question tries again, so fixing the folder is enough.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+
+from qa.core.errors import QAError
+
+log = logging.getLogger(__name__)
+
+_PERCENT = re.compile(r"(\d{1,3})%\|")
+_LABEL = re.compile(r"^\s*([A-Za-z][\w ,.'-]{0,60}?):?\s+\d{1,3}%\|")
+
+
+class Startup:
+    def __init__(self, qa, progress: bool = True, on_stage=None):
+        self.qa = qa
+        self.progress = progress
+        self.on_stage = on_stage
+        self.state = "starting"
+        self.stage = ""
+        self.fraction: float | None = None
+        self.error = ""
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> "Startup":
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive():
+                return self
+            self.state, self.error = "starting", ""
+            self._thread = threading.Thread(target=self._run, name="qa-startup", daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        try:
+            self.qa.warm_up(progress=self.progress, on_stage=self._stage, on_output=self._output)
+        except QAError as e:
+            self.state, self.error = "unavailable", str(e)
+            (self.on_stage or log.warning)(f"Warning: {e}")
+        except Exception as e:  # never let a background failure vanish
+            log.exception("loading the index failed")
+            self.state, self.error = "unavailable", f"loading the index failed ({type(e).__name__})"
+        else:
+            self.state = "ok"
+
+    def _stage(self, message: str) -> None:
+        self.stage = message
+        if self.on_stage:
+            self.on_stage(message)
+
+    def _output(self, text: str) -> None:
+        """A piece of the child build's output: keep its last stage name and percentage."""
+        self.state = "building"
+        lines = [ln for ln in re.split(r"[\r\n]", text) if ln.strip()]
+        for line in reversed(lines):
+            m = _PERCENT.search(line)
+            if m:
+                self.fraction = min(1.0, int(m.group(1)) / 100)
+                label = _LABEL.match(line)
+                self.stage = label.group(1).strip() if label else self.stage
+                return
+            if "%" not in line and len(line) < 200:
+                self.stage, self.fraction = line.strip(), None
+                return
+
+    @property
+    def ready(self) -> bool:
+        return self.state == "ok"
+
+    def wait(self, timeout: float | None = None) -> bool:
+        thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
+        return self.ready
+
+    def status(self) -> dict:
+        if self.ready:
+            index = self.qa.index
+            return {"status": "ok", "documents": len(index.documents), "chunks": len(index.chunks)}
+        if self.state == "unavailable":
+            return {"status": "unavailable", "error": self.error}
+        out = {"status": "building" if self.state == "building" else "loading", "stage": self.stage}
+        if self.fraction is not None:
+            out["progress"] = round(self.fraction, 2)
+        return out
+
+    def not_ready(self) -> str | None:
+        """None when questions can be answered; else what to tell the person asking. After a
+        failure, asking starts another attempt (the folder may have been fixed since)."""
+        if self.ready:
+            return None
+        if self.state == "unavailable":
+            error = self.error
+            self.start()
+            return f"The documents cannot be searched right now: {error}"
+        done = f" ({self.fraction:.0%} done)" if self.fraction is not None else ""
+        return f"The documents are still being indexed{done}. Please try again in a minute."
