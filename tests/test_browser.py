@@ -696,3 +696,48 @@ def test_corpus_urls_and_file_names_never_become_links(browser_page, host, links
     hrefs = shadow_eval(page, "[...root.querySelectorAll('.bot a')].map(a => a.getAttribute('href'))")
     assert all(h.startswith(("#qa-", links_url + "/doc/")) for h in hrefs), hrefs
     assert bp.offsite() == []
+
+
+# ---- the admin page's Documents tab ----------------------------------------------------------------
+
+
+def test_admin_documents_tab_adds_lists_and_deletes(browser_page, tmp_path_factory):
+    import docfiles as D
+    from playwright.sync_api import expect
+
+    root = tmp_path_factory.mktemp("admin")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "doc.txt").write_text(TINY_DOC, encoding="utf-8")
+    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index", admin_key="adm1n-key"),
+            embedder=FakeEmbedder())
+    qa.warm_up()
+    files = root / "files"
+    files.mkdir()
+    (files / "harbour.pdf").write_bytes(D.pdf_bytes())
+    (files / "scan.pdf").write_bytes(D.scanned_pdf_bytes())
+    with serve_in_thread(create_app(qa, qa.settings)) as url:
+        p = browser_page(http_credentials={"username": "admin", "password": "adm1n-key"},
+                         viewport={"width": 1280, "height": 900})
+        page = p.page
+        page.goto(url + "/admin/")
+        table = page.locator("#library-table")
+        expect(table).to_contain_text("doc.txt")
+        expect(table).to_contain_text("indexed")
+        page.locator("input[type=file]").first.set_input_files([str(files / "harbour.pdf"), str(files / "scan.pdf")])
+        page.get_by_role("button", name="Add and index").click()
+        message = page.locator("#library-message")
+        expect(message).to_contain_text("Re-indexed in", timeout=WAIT)
+        expect(message).to_contain_text("Added harbour.pdf.")
+        expect(message).to_contain_text("Not added: scan.pdf: the PDF has no text layer")
+        expect(table).to_contain_text("harbour.pdf")
+        p.shot("admin-documents")
+        assert "harbour.pdf" in qa.index.documents and (root / "corpus" / "harbour.pdf").is_file()
+
+        page.get_by_role("combobox", name="Document").click()
+        page.get_by_role("option", name="harbour.pdf").click()
+        page.get_by_role("button", name="Delete").click()
+        expect(message).to_contain_text("Deleted harbour.pdf")
+        expect(message).to_contain_text("Re-indexed in")
+        expect(table).not_to_contain_text("harbour.pdf")
+        assert "harbour.pdf" not in qa.index.documents
+        assert p.errors == [] and p.offsite() == []

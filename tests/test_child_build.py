@@ -41,7 +41,7 @@ def test_a_failed_child_build_reports_its_own_error(tmp_path, monkeypatch):
         build_in_child(missing, quiet=True)
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(QAError, match="no .txt or .md"):  # also found before starting a child
+    with pytest.raises(QAError, match="no .txt, .md, .pdf, .html or .docx"):  # also found before starting a child
         build_in_child(load_settings(corpus_dir=empty, index_dir=tmp_path / "index"), quiet=True)
     binary = tmp_path / "binary"
     binary.mkdir()

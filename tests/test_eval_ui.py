@@ -112,7 +112,8 @@ def test_evaluate_tab_in_the_browser(app_url, tmp_path):
         page.on("pageerror", lambda e: errors.append(str(e)))
         page.goto(app_url + "/admin/")
         page.get_by_role("tab", name="Evaluate").click()
-        page.locator("input[type=file]").first.set_input_files(str(hostile))
+        panel = page.get_by_role("tabpanel")  # the shown tab only: the Documents tab has an upload too
+        panel.locator("input[type=file]").first.set_input_files(str(hostile))
         page.get_by_role("button", name="Evaluate", exact=True).click()
         expect(page.get_by_text("Evaluated 7 questions")).to_be_visible()
         expect(page.get_by_text("answer contained (all)").first).to_be_visible()
@@ -123,8 +124,8 @@ def test_evaluate_tab_in_the_browser(app_url, tmp_path):
         page.screenshot(path=str(ARTIFACTS / "evaluate-tab.png"), full_page=True)
         assert page.evaluate("window.__xss") is None
 
-        page.get_by_role("button", name="Clear").first.click()  # remove the first upload
-        page.locator("input[type=file]").first.set_input_files(str(bad))
+        panel.get_by_role("button", name="Clear").first.click()  # remove the first upload
+        panel.locator("input[type=file]").first.set_input_files(str(bad))
         page.get_by_role("button", name="Evaluate", exact=True).click()
         expect(page.get_by_text("broken.jsonl, line 1, field 'answers': must be a list of strings, got text")
                ).to_be_visible()

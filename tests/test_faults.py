@@ -522,8 +522,9 @@ def test_read_only_index_folder(built, cli_runner):
 
 BAD_CORPORA = {
     "missing folder": (lambda c: None, "does not exist"),
-    "empty folder": (lambda c: c.mkdir(), "no .txt or .md files"),
-    "only other file types": (lambda c: (c.mkdir(), (c / "notes.pdf").write_bytes(b"%PDF")), "no .txt or .md files"),
+    "empty folder": (lambda c: c.mkdir(), "no .txt, .md, .pdf, .html or .docx files"),
+    "only other file types": (lambda c: (c.mkdir(), (c / "notes.rtf").write_bytes(b"{\\rtf1 x}")), "no .txt, .md, .pdf, .html or .docx files"),
+    "only a damaged PDF": (lambda c: (c.mkdir(), (c / "notes.pdf").write_bytes(b"%PDF-1.4 garbage")), "PDF file is damaged"),
     "only empty files": (lambda c: (c.mkdir(), (c / "a.txt").write_text("  \n")), "a.txt: empty file"),
     "only a binary file": (lambda c: (c.mkdir(), (c / "a.txt").write_bytes(b"\x00\x01\x02" * 100)), "looks binary"),
     "only invalid UTF-8": (lambda c: (c.mkdir(), (c / "a.md").write_bytes(b"caf\xe9 au lait")), "not valid UTF-8 at byte 3"),

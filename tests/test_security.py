@@ -134,6 +134,29 @@ def test_evaluation_reads_only_what_was_uploaded(http):
         assert "event: error" in stream and not _secret_leaked(stream), stream[:300]
 
 
+def test_adding_documents_takes_only_what_was_uploaded(http, server, seed_fake_qa):
+    """The file attack against the Documents tab: naming a server file instead of uploading one
+    must neither copy it into the corpus nor delete it (the handler removes its upload copies)."""
+    auth = ("admin", ADMIN_KEY)
+    corpus = Path(seed_fake_qa.settings.corpus_dir)
+    before = sorted(p.name for p in corpus.iterdir())
+    for path in (str(CANARY), "../../../../etc/hostname", "/etc/hostname"):
+        r = http.post("/admin/gradio_api/call/add_documents",
+                      json={"data": [[{"path": path, "meta": {"_type": "gradio.FileData"}}]]}, auth=auth)
+        assert r.status_code == 200
+        stream = http.get(f"/admin/gradio_api/call/add_documents/{r.json()['event_id']}", auth=auth).text
+        assert "event: error" in stream and not _secret_leaked(stream), stream[:300]
+    assert CANARY.is_file() and SECRET in CANARY.read_text(encoding="utf-8")
+    assert sorted(p.name for p in corpus.iterdir()) == before
+    # deleting names only library files: a path out of the corpus is "no such file"
+    r = http.post("/admin/gradio_api/call/delete_document", json={"data": [str(CANARY)]}, auth=auth)
+    stream = http.get(f"/admin/gradio_api/call/delete_document/{r.json()['event_id']}", auth=auth).text
+    assert CANARY.is_file() and sorted(p.name for p in corpus.iterdir()) == before
+    assert "no such file in the library" in stream or "event: error" in stream, stream[:300]
+    # and none of it exists on the public app
+    assert "add_documents" not in _api_names(http) and "delete_document" not in _api_names(http)
+
+
 @pytest.mark.parametrize("path", [
     "/gradio_api/upload", "/gradio_api/component_server", "/gradio_api/reset", "/gradio_api/process_recording",
     "/gradio_api/vibe-edit", "/gradio_api/stream/x", "/gradio_api/run-history/connect", "/login", "/monitoring",
@@ -288,7 +311,7 @@ def _trickle_and_probe(url: str, n: int, cap: int) -> None:
 
 
 def test_uploads_only_on_the_admin_pages_with_the_key_from_this_origin(http, server):
-    from qa.surfaces.admin import MAX_UPLOAD_BYTES
+    from qa.surfaces.admin import MAX_UPLOAD_FILE_BYTES, MAX_UPLOAD_REQUEST_BYTES
 
     url = server[0]
     small = {"files": ("small.jsonl", b'{"question": "q"}\n', "text/plain")}
@@ -302,8 +325,12 @@ def test_uploads_only_on_the_admin_pages_with_the_key_from_this_origin(http, ser
     assert r.status_code == 403
     ok = http.post("/admin/gradio_api/upload", files=small, auth=("admin", ADMIN_KEY), headers={"origin": url})
     assert ok.status_code == 200, ok.text
-    big = {"files": ("big.jsonl", b"x" * (MAX_UPLOAD_BYTES + (1 << 20)), "text/plain")}
-    assert http.post("/admin/gradio_api/upload", files=big, auth=("admin", ADMIN_KEY)).status_code == 413
+    big = {"files": ("big.pdf", b"x" * (MAX_UPLOAD_FILE_BYTES + (1 << 20)), "application/pdf")}
+    r = http.post("/admin/gradio_api/upload", files=big, auth=("admin", ADMIN_KEY), headers={"origin": url})
+    assert r.status_code == 413, r.text  # over the file limit: Gradio refuses it
+    many = [("files", (f"part{i}.pdf", b"x" * (MAX_UPLOAD_REQUEST_BYTES // 3), "application/pdf")) for i in range(4)]
+    r = http.post("/admin/gradio_api/upload", files=many, auth=("admin", ADMIN_KEY), headers={"origin": url})
+    assert r.status_code == 413 and r.json()["code"] == "too_large"  # over the request limit: refused unread
 
 
 def test_cross_site_posts_to_the_chat_are_refused(http):

@@ -85,6 +85,7 @@ def compose(
         answer.citations.append(Citation(
             n=n, doc=chunk.doc_id, title=cdoc.title, section=chunk.section, start=start, end=end,
             text=cdoc.text[start:end], score=round(float(scores.get(si, 0.0)), 4), highlight_start=hs, highlight_end=he,
+            page=cdoc.page_at(start), page_end=cdoc.page_at(max(start, end - 1)),
         ))
 
     qset = set(analysis.terms)

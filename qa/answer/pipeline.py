@@ -156,6 +156,12 @@ class QA:
     def _load_index(self) -> Index:
         return load_index(self.settings, self.embedder.name, self.embedder.dim)
 
+    def reload(self) -> None:
+        """Switch to the live build now (one made elsewhere, e.g. by a child ``qa build``)."""
+        fresh = self._load_index()
+        with self._lock:
+            self._index = fresh
+
     def build(self, progress: bool = False, on_stage=None) -> dict:
         """(Re)build the index now and load it."""
         manifest = build_index(self.settings, self.embedder, progress=progress, on_stage=on_stage)

@@ -48,7 +48,7 @@ class ChunkSettings:
 
 @dataclass(frozen=True)
 class Settings:
-    corpus_dir: Path = PROJECT_ROOT / "corpus"  # folder of .txt/.md documents
+    corpus_dir: Path = PROJECT_ROOT / "corpus"  # folder of documents: .txt, .md, .pdf, .html, .docx
     index_dir: Path = PROJECT_ROOT / "index"  # where the built index lives
     chunk_chars: int = 700  # target chunk size in characters (whole sentences only)
     chunk_overlap: int = 1  # sentences shared by consecutive chunks
@@ -77,6 +77,7 @@ class Settings:
     # --calibrate` sets it where the dev set's answers at or above it are right >= 85% of the time.
     sure_threshold: float = 0.78
     max_question_chars: int = 2000  # longer questions are rejected with a clear message
+    max_file_bytes: int = 50_000_000  # corpus files larger than this are skipped, with the reason, at build
     host: str = "127.0.0.1"  # where `qa serve` / app.py listen; 0.0.0.0 exposes it to the network
     port: int = 7860
     # Who may call the HTTP API from a browser (CORS) and frame the chat (CSP frame-ancestors):

@@ -7,6 +7,7 @@ citation can always be checked against the corpus file it names.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -26,8 +27,16 @@ class Document:
 
     id: str
     title: str
-    text: str
+    text: str  # for PDF, HTML and DOCX the extracted text (qa/ingest/formats.py), which citations slice
     sections: tuple[Section, ...]
+    pages: tuple[int, ...] = ()  # where each page starts in ``text`` (PDF); empty: no pages
+    kind: str = "text"  # "text" | "pdf" | "html" | "docx", from the file's content
+
+    def page_at(self, offset: int) -> int | None:
+        """The 1-based page holding ``offset``, or None for a document without pages."""
+        if not self.pages:
+            return None
+        return max(1, bisect_right(self.pages, offset))
 
     def section_at(self, offset: int) -> str:
         """Title of the section containing ``offset`` ("" before the first heading)."""
@@ -97,6 +106,8 @@ class Citation:
     score: float
     highlight_start: int | None = None
     highlight_end: int | None = None
+    page: int | None = None  # PDF: the page the excerpt starts on
+    page_end: int | None = None  # ... and the one it ends on
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -4,7 +4,7 @@ building an index."""
 from __future__ import annotations
 
 from qa.core.errors import ModelUnavailableError
-from qa.embed.model import Embedder, cpu_has_bf16_matmul
+from qa.embed.model import Embedder, cpu_has_amx, cpu_has_bf16_matmul
 from qa.embed.torch import TorchEmbedder
 
 
@@ -38,12 +38,14 @@ def bulk_embedder(precision: str, query_embedder: Embedder, n_texts: int) -> Emb
     faster in batches on a CPU with bf16 matrix units, vectors within cosine ~0.9999 of fp32
     (docs/performance.md); questions are still embedded in fp32, so only the stored vectors
     change, by rounding. "auto": bf16 when the build is big enough to pay for loading torch, the
-    CPU has bf16 units and torch is installed; fp32 otherwise.
+    CPU has AMX and torch is installed; fp32 (ONNX Runtime) otherwise. AVX512-BF16 without AMX
+    is not enough for "auto": measured side by side, torch-bf16 there lost to ONNX fp32 by a
+    wide margin once other jobs shared the cores (``python -m benchmarks.build_speed backends``).
     """
     if precision == "fp32":
         return query_embedder
     if precision == "auto":
-        if n_texts < BF16_MIN_TEXTS or not cpu_has_bf16_matmul():
+        if n_texts < BF16_MIN_TEXTS or not cpu_has_amx():
             return query_embedder
         import importlib.util
 

@@ -58,12 +58,22 @@ class Embedder(Protocol):
     def warm_up(self) -> None: ...
 
 
-def cpu_has_bf16_matmul() -> bool:
-    """Whether this CPU multiplies bf16 matrices in hardware (Intel AMX or AVX512-BF16). On
-    other CPUs torch emulates bf16 and is slower than fp32, so bulk embedding stays fp32."""
+def _cpu_flags() -> set[str]:
     try:
         with open("/proc/cpuinfo", encoding="ascii", errors="replace") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+            return set(next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), []))
     except OSError:  # not Linux: no cheap, dependable way to tell
-        return False
-    return "amx_bf16" in flags or "avx512_bf16" in flags
+        return set()
+
+
+def cpu_has_bf16_matmul() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (Intel AMX or AVX512-BF16). On
+    other CPUs torch emulates bf16 and is slower than fp32."""
+    return bool({"amx_bf16", "avx512_bf16"} & _cpu_flags())
+
+
+def cpu_has_amx() -> bool:
+    """Whether this CPU has Intel AMX tiles for bf16. Only these make bf16 inference reliably
+    faster: with AVX512-BF16 alone, torch-bf16 embedding beat ONNX fp32 on a quiet machine but
+    fell far behind it while other jobs ran (docs/performance.md, "Build speed")."""
+    return "amx_bf16" in _cpu_flags()

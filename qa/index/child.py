@@ -74,7 +74,7 @@ def build_in_child(settings: Settings, quiet: bool = False, on_output=None) -> N
     each piece of it also to ``on_output(text)`` when given (a server shows build progress).
 
     Raises ``QAError`` with the child's own error message when the build fails. A corpus folder
-    that does not exist or holds no .txt/.md file is reported here, without starting a child (a
+    that does not exist or holds no document file is reported here, without starting a child (a
     server retries the build on every question until the folder is fixed).
     """
     if not corpus_files(settings.corpus_dir):  # raises CorpusError itself for a missing folder

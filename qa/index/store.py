@@ -32,7 +32,7 @@ import numpy as np
 
 from qa.ingest.chunking import chunk_document
 from qa.core.config import Settings
-from qa.ingest.corpus import NO_FILES, Corpus, corpus_files, load_corpus, nothing_to_index
+from qa.ingest.corpus import NO_FILES, Corpus, corpus_files, nothing_to_index, read_or_skip
 from qa.core.digest import sha256_file
 from qa.embed.model import Embedder
 from qa.embed.factory import bulk_embedder
@@ -43,7 +43,9 @@ from qa.index.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4  # 2: hyphenated compounds split; 3: British -our folded; 4: "twenty-fourth" -> "24th"
+# 2: hyphenated compounds split; 3: British -our folded; 4: "twenty-fourth" -> "24th";
+# 5: PDF, HTML, DOCX (documents keep their kind and pages; "texts" hashes the extracted texts)
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 Progress = Callable[[str], None]
@@ -325,34 +327,36 @@ def build_index(
         t0 = time.perf_counter()
         stage(f"Reading {settings.corpus_dir}")
         hashes = file_hashes(settings.corpus_dir)
-        corpus: Corpus = load_corpus(settings.corpus_dir)
+        before = _previous(settings, embedder)
+        corpus, sentences, chunks, vectors = _gather(settings, hashes, before, progress)
         if not corpus.documents:
             why = "; ".join(r for _, r in corpus.skipped) or NO_FILES
             raise nothing_to_index(settings.corpus_dir, why)
-        sentences: list[Sentence] = []
-        chunks: list[Chunk] = []
-        for doc in corpus.documents:
-            s, c = chunk_document(doc, settings.chunking)
-            sentences += s
-            chunks += c
         if not sentences:
             raise nothing_to_index(settings.corpus_dir, "the documents hold headings but no text")
         docs = {d.id: d for d in corpus.documents}
-        sent_texts = [
-            embedding_text(docs[s.doc_id].title, s.section, s.text, settings.context_prefix) for s in sentences
-        ]
-        chunk_texts = [
-            embedding_text(docs[c.doc_id].title, c.section, c.text, settings.context_prefix) for c in chunks
-        ]
-        bulk = bulk_embedder(settings.build_precision, embedder, len(sent_texts) + len(chunk_texts))
-        stage(f"Embedding {len(sentences)} sentences and {len(chunks)} chunks with {bulk.name}")
-        vecs = bulk.encode(sent_texts + chunk_texts, batch_size=settings.batch_size, progress=progress)
-        sent_vecs, chunk_vecs = vecs[: len(sentences)], vecs[len(sentences):]
+        # only what is new or changed is embedded; the rest keeps the vectors of the previous build
+        todo = [("s", i) for i, v in enumerate(vectors["s"]) if v is None] + \
+               [("c", i) for i, v in enumerate(vectors["c"]) if v is None]
+        texts = [embedding_text(docs[x.doc_id].title, x.section, x.text, settings.context_prefix)
+                 for x in ((sentences if kind == "s" else chunks)[i] for kind, i in todo)]
+        bulk = bulk_embedder(settings.build_precision, embedder, len(texts))
+        reused = len(vectors["s"]) + len(vectors["c"]) - len(todo)
+        stage(f"Embedding {len(texts)} texts with {bulk.name}" + (f" ({reused} unchanged kept)" if reused else ""))
+        if texts:
+            fresh = bulk.encode(texts, batch_size=settings.batch_size, progress=progress)
+            for (kind, i), v in zip(todo, fresh):
+                vectors[kind][i] = v
+        dim = embedder.dim
+        sent_vecs = np.vstack(vectors["s"]).astype(np.float32) if vectors["s"] else np.zeros((0, dim), np.float32)
+        chunk_vecs = np.vstack(vectors["c"]).astype(np.float32) if vectors["c"] else np.zeros((0, dim), np.float32)
         stage("Writing index")
         tmp = index_dir / f".tmp-{_stamp()}"
         try:
             manifest = _write_build(tmp, settings, embedder, corpus, sentences, chunks, sent_vecs, chunk_vecs,
-                                    hashes, t0, documents_embedded_by=bulk.name)
+                                    hashes, t0, documents_embedded_by=bulk.name,
+                                    update={"embedded": len(texts), "kept": reused,
+                                            "from": before["folder"].name if before else None})
             final = index_dir / f"build-{_stamp()}"
             tmp.rename(final)
             pointer_tmp = index_dir / f".tmp-{_stamp()}-CURRENT"
@@ -370,6 +374,100 @@ def build_index(
         return manifest
     finally:
         lock.release()
+
+
+def _text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _previous(settings: Settings, embedder: Embedder) -> dict | None:
+    """What the live build can lend an update: its files' hashes, skipped files, documents,
+    sentences and chunks per document, and vectors -- when it is undamaged and was made with
+    the same model, chunking and format (else None: everything is embedded again)."""
+    try:
+        folder = current_build(settings.index_dir)
+        if folder is None:
+            return None
+        manifest = _read_manifest(folder)
+        if damage(folder, manifest):
+            return None
+        want = expected_settings(settings, embedder.name, embedder.dim)
+        if any(manifest.get(k) != v for k, v in want.items()):
+            return None
+        store = json.loads((folder / "store.json").read_text(encoding="utf-8"))
+        sentences, chunks = VectorIndex.load(folder / "sentences.faiss"), VectorIndex.load(folder / "chunks.faiss")
+        if sentences.size != len(store["sentences"]) or chunks.size != len(store["chunks"]):
+            return None
+        # a stored text is lent only when it is the one the manifest vouches for
+        texts = manifest.get("texts", {})
+        store["documents"] = [d for d in store["documents"] if texts.get(d["id"]) == _text_hash(d["text"])]
+        return {"folder": folder, "files": manifest.get("files", {}), "skipped": manifest.get("skipped", {}),
+                "store": store, "sentences": sentences, "chunks": chunks}
+    except (IndexStateError, OSError, ValueError, KeyError, RuntimeError):
+        return None
+
+
+def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, progress: bool):
+    """(corpus, sentences, chunks, vectors) in corpus order. A file whose bytes are unchanged
+    since ``before`` keeps its document, pieces and vectors (or its reason for being skipped);
+    the others are read and chunked, their vectors left None for the caller to embed."""
+    kept_docs, kept_s, kept_c = {}, {}, {}
+    if before:
+        store = before["store"]
+        for d in store["documents"]:
+            kept_docs[d["id"]] = d
+        for i, row in enumerate(store["sentences"]):
+            kept_s.setdefault(row[0], []).append(i)
+        for i, row in enumerate(store["chunks"]):
+            kept_c.setdefault(row[0], []).append(i)
+    documents, skipped, sentences, chunks = [], [], [], []
+    vectors: dict[str, list] = {"s": [], "c": []}
+    folder = Path(settings.corpus_dir)
+    paths = corpus_files(folder)
+    if progress and len(paths) > 50:
+        from tqdm import tqdm
+
+        paths = tqdm(paths, desc="Reading", unit="file")
+    for path in paths:
+        doc_id = path.relative_to(folder).as_posix()
+        same = before is not None and before["files"].get(doc_id) == hashes.get(doc_id)
+        if same and doc_id in before["skipped"]:
+            skipped.append((doc_id, before["skipped"][doc_id]))
+            continue
+        if same and doc_id in kept_docs:
+            rows_s, rows_c = kept_s.get(doc_id, []), kept_c.get(doc_id, [])
+            vs = before["sentences"].reconstruct_batch(rows_s) if rows_s else np.zeros((0, 1), np.float32)
+            vc = before["chunks"].reconstruct_batch(rows_c) if rows_c else np.zeros((0, 1), np.float32)
+            if _sound(vs) and _sound(vc):  # else embed again: damaged vectors are never carried over
+                d = kept_docs[doc_id]
+                doc = Document(d["id"], d["title"], d["text"], tuple(Section(**x) for x in d["sections"]),
+                               tuple(d.get("pages", ())), d.get("kind", "text"))
+                store = before["store"]
+                sentences += [Sentence(doc_id, r[1], r[2], r[3], doc.text[r[2]:r[3]], bool(r[4]))
+                              for r in (store["sentences"][i] for i in rows_s)]
+                chunks += [Chunk(doc_id, r[1], r[2], r[3], doc.text[r[2]:r[3]]) for r in (store["chunks"][i] for i in rows_c)]
+                vectors["s"] += list(vs)
+                vectors["c"] += list(vc)
+                documents.append(doc)
+                continue
+        doc = read_or_skip(path, doc_id, folder, settings.max_file_bytes)
+        if isinstance(doc, str):
+            skipped.append((doc_id, doc))
+            continue
+        s, c = chunk_document(doc, settings.chunking)
+        sentences += s
+        chunks += c
+        vectors["s"] += [None] * len(s)
+        vectors["c"] += [None] * len(c)
+        documents.append(doc)
+    return Corpus(documents, skipped), sentences, chunks, vectors
+
+
+def _sound(vectors: np.ndarray) -> bool:
+    """Every row finite and of length ~1 (8-bit IVF codes move a length by well under 0.1)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        norms = np.linalg.norm(vectors.astype(np.float64), axis=1)
+    return bool(np.all(np.isfinite(norms)) and np.all(np.abs(norms - 1.0) < 0.1))
 
 
 def _remove_leftovers(index_dir: Path, keep: Path | None) -> None:
@@ -395,7 +493,7 @@ def _remove(p: Path) -> None:
 
 def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corpus, sentences: list[Sentence],
                  chunks: list[Chunk], sent_vecs: np.ndarray, chunk_vecs: np.ndarray, hashes: dict,
-                 t0: float, documents_embedded_by: str | None = None) -> dict:
+                 t0: float, documents_embedded_by: str | None = None, update: dict | None = None) -> dict:
     """Write a complete build into the new folder ``tmp`` and fsync it; returns its manifest."""
     docs = {d.id: d for d in corpus.documents}
     tmp.mkdir()
@@ -404,7 +502,8 @@ def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corp
     LexicalIndex.build([f"{s.section} {s.text}" for s in sentences]).save(tmp / "lexical")
     store = {
         "documents": [
-            {"id": d.id, "title": d.title, "text": d.text, "sections": [asdict(s) for s in d.sections]}
+            {"id": d.id, "title": d.title, "text": d.text, "sections": [asdict(s) for s in d.sections],
+             "pages": list(d.pages), "kind": d.kind}
             for d in corpus.documents
         ],
         "sentences": [[s.doc_id, s.section, s.start, s.end, s.is_list_item] for s in sentences],
@@ -413,8 +512,10 @@ def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corp
     (tmp / "store.json").write_text(json.dumps(store, ensure_ascii=False), encoding="utf-8")
     manifest = {
         **expected_settings(settings, embedder.name, int(sent_vecs.shape[1])),
-        "files": hashes,
+        "files": hashes,  # of the files' bytes: a change rebuilds
+        "texts": {d.id: _text_hash(d.text) for d in corpus.documents},  # of the extracted texts: checked on load
         "skipped": dict(corpus.skipped),
+        "update": update or {},
         "counts": {"documents": len(docs), "sentences": len(sentences), "chunks": len(chunks)},
         "versions": _versions(),
         "embedder": dict(getattr(embedder, "fingerprint", None) or {"backend": embedder.name}),  # e.g. ONNX model sha256
@@ -492,7 +593,8 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
     try:
         store = json.loads((folder / "store.json").read_text(encoding="utf-8"))
         documents = {
-            d["id"]: Document(d["id"], d["title"], d["text"], tuple(Section(**s) for s in d["sections"]))
+            d["id"]: Document(d["id"], d["title"], d["text"], tuple(Section(**s) for s in d["sections"]),
+                              tuple(d.get("pages", ())), d.get("kind", "text"))
             for d in store["documents"]
         }
         sentences = [
@@ -521,9 +623,9 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
         if not _unit_length(vectors):
             raise IndexStateError(f"the index in {folder} is damaged (its vectors are not unit length); run `qa build`")
     # The stored texts must be the corpus files the manifest vouches for (offsets point into them).
-    files = manifest.get("files", {})
+    texts = manifest.get("texts", {})
     for doc_id, doc in documents.items():
-        if files.get(doc_id) != hashlib.sha256(doc.text.encode("utf-8", "surrogatepass")).hexdigest():
+        if texts.get(doc_id) != _text_hash(doc.text):
             raise IndexStateError(f"the index in {folder} is inconsistent (stored text of {doc_id} differs "
                                   "from the corpus file it was built from); run `qa build`")
     return Index(folder, manifest, documents, sentences, chunks, chunk_sentences, sentence_chunks,
@@ -536,9 +638,7 @@ def _unit_length(vectors: VectorIndex, sample: int = 256) -> bool:
     if vectors.size == 0:
         return True
     ids = np.unique(np.linspace(0, vectors.size - 1, min(sample, vectors.size)).astype(np.int64)).tolist()
-    with np.errstate(over="ignore", invalid="ignore"):  # garbage may overflow: that is the finding
-        norms = np.linalg.norm(vectors.reconstruct_batch(ids).astype(np.float64), axis=1)
-    return bool(np.all(np.isfinite(norms)) and np.all(np.abs(norms - 1.0) < 0.1))
+    return _sound(vectors.reconstruct_batch(ids))
 
 
 def _link(sentences: list[Sentence], chunks: list[Chunk]) -> tuple[list[tuple[int, int]], list[list[int]]]:

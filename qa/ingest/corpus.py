@@ -1,8 +1,10 @@
 """Reading corpus files into ``Document`` objects with titles and section offsets.
 
-A document is every ``.txt`` and ``.md`` file under the corpus folder. Its text is the file's
-bytes decoded as UTF-8 with nothing else changed (no newline translation, no quote folding),
-so offsets stay valid for anyone who reads the same file.
+A document is every text, Markdown, PDF, HTML or Word file under the corpus folder
+(qa/ingest/formats.py reads each kind). A text file's text is its bytes decoded as UTF-8 with
+nothing else changed (no newline translation, no quote folding), so offsets stay valid for
+anyone who reads the same file; the other kinds are extracted into text with Markdown headings.
+A link that leads out of the corpus folder is not followed.
 
 Headings recognised:
   ``= Title =``           the article title (first line), MediaWiki style
@@ -20,10 +22,11 @@ from pathlib import Path
 
 from qa.core.errors import CorpusError
 from qa.core.types import Document, Section
+from qa.ingest.formats import MAX_FILE_BYTES, SUFFIXES as FORMAT_SUFFIXES, extract
 
 log = logging.getLogger(__name__)
 
-SUFFIXES = (".txt", ".md")
+SUFFIXES = tuple(sorted(FORMAT_SUFFIXES))
 # "\ufeff?": a file saved with a byte-order mark (Windows editors) still has its title found.
 _WIKI_TITLE = re.compile(r"^\ufeff?[ \t]*=(?!=)[ \t]*(?P<t>[^=\n]+?)[ \t]*=[ \t]*$")
 _WIKI_HEAD = re.compile(r"^\ufeff?[ \t]*(?P<eq>={2,6})[ \t]*(?P<t>[^=\n]+?)[ \t]*(?P=eq)[ \t]*$")
@@ -38,8 +41,8 @@ class Corpus:
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-#: Why a folder without a single .txt/.md file cannot be indexed.
-NO_FILES = "it has no .txt or .md files"
+#: Why a folder without a single document file cannot be indexed.
+NO_FILES = "it has no .txt, .md, .pdf, .html or .docx files"
 
 
 def nothing_to_index(folder: Path, why: str = NO_FILES) -> CorpusError:
@@ -48,11 +51,11 @@ def nothing_to_index(folder: Path, why: str = NO_FILES) -> CorpusError:
 
 
 def corpus_files(folder: Path) -> list[Path]:
-    """All ``.txt``/``.md`` files under ``folder``, sorted, hidden files and READMEs excluded."""
+    """All document files (``SUFFIXES``) under ``folder``, sorted, hidden files and READMEs excluded."""
     folder = Path(folder)
     if not folder.is_dir():
         raise CorpusError(
-            f"Corpus folder {folder} does not exist. Create it and put .txt or .md files in it, "
+            f"Corpus folder {folder} does not exist. Create it and put your documents in it, "
             "or point QA_CORPUS_DIR at the folder that holds your documents."
         )
     files = []
@@ -107,37 +110,42 @@ def parse_document(doc_id: str, text: str) -> Document:
     return Document(id=doc_id, title=title, text=text, sections=tuple(sections))
 
 
-def read_document(path: Path, doc_id: str) -> Document:
-    """Read one file; raises CorpusError naming the file when it is not UTF-8 text."""
-    data = path.read_bytes()
-    if b"\x00" in data[:8192]:
-        raise CorpusError(f"{doc_id}: looks binary (contains NUL bytes); only UTF-8 text is indexed")
+def read_document(path: Path, doc_id: str, root: Path | None = None, max_bytes: int = MAX_FILE_BYTES) -> Document:
+    """Read one file (any kind of qa/ingest/formats.py); raises CorpusError naming the file and
+    the reason when it cannot be indexed. With ``root``, a link leading outside it is refused."""
+    if root is not None:
+        target = path.resolve()
+        if not target.is_relative_to(Path(root).resolve()):
+            raise CorpusError(f"{doc_id}: a link to a file outside the corpus folder; links out are not followed")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise CorpusError(f"{doc_id}: {size:,} bytes is over the limit of {max_bytes:,} bytes (max_file_bytes)")
+    got = extract(path.read_bytes(), doc_id, max_bytes)
+    doc = parse_document(doc_id, got.text)
+    return Document(doc.id, doc.title, doc.text, doc.sections, got.pages, got.kind)
+
+
+def read_or_skip(path: Path, doc_id: str, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Document | str:
+    """The document read from ``path``, or the reason it is skipped (a build names it and goes on)."""
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise CorpusError(
-            f"{doc_id}: not valid UTF-8 at byte {e.start}; re-save the file as UTF-8"
-        ) from None
-    return parse_document(doc_id, text)
+        doc = read_document(path, doc_id, root, max_bytes)
+    except CorpusError as e:
+        log.warning("skipping %s", e)
+        return str(e)
+    except OSError as e:
+        return f"{doc_id}: cannot be read ({e.strerror})"
+    return doc if doc.text.strip() else f"{doc_id}: empty file"
 
 
-def load_corpus(folder: Path) -> Corpus:
+def load_corpus(folder: Path, max_bytes: int = MAX_FILE_BYTES) -> Corpus:
     """Load every document; files that cannot be read are skipped and reported, not fatal."""
     folder = Path(folder)
     docs, skipped = [], []
     for p in corpus_files(folder):
         doc_id = p.relative_to(folder).as_posix()
-        try:
-            doc = read_document(p, doc_id)
-        except CorpusError as e:
-            log.warning("skipping %s", e)
-            skipped.append((doc_id, str(e)))
-            continue
-        except OSError as e:
-            skipped.append((doc_id, f"{doc_id}: cannot be read ({e.strerror})"))
-            continue
-        if not doc.text.strip():
-            skipped.append((doc_id, f"{doc_id}: empty file"))
-            continue
-        docs.append(doc)
+        got = read_or_skip(p, doc_id, folder, max_bytes)
+        if isinstance(got, str):
+            skipped.append((doc_id, got))
+        else:
+            docs.append(got)
     return Corpus(docs, skipped)

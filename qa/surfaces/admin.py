@@ -3,17 +3,22 @@ work on this server or stores files on it, kept out of the public chat and out o
 
 from __future__ import annotations
 
-from qa.surfaces.eval_tab import MAX_UPLOAD_BYTES, evaluate_tab
+from qa.ingest.library import MAX_UPLOAD_FILE_BYTES, MAX_UPLOAD_REQUEST_BYTES
+from qa.surfaces.documents_tab import documents_tab
+from qa.surfaces.eval_tab import evaluate_tab
 
-__all__ = ["MAX_UPLOAD_BYTES", "create_admin"]
+__all__ = ["MAX_UPLOAD_FILE_BYTES", "MAX_UPLOAD_REQUEST_BYTES", "create_admin"]
 
 
 def create_admin(qa):
     import gradio as gr
 
-    # delete_cache: uploaded test sets and written reports are removed an hour after use
+    # delete_cache: uploaded files and written reports are removed an hour after use
     with gr.Blocks(title="Corpus QA admin", delete_cache=(600, 3600)) as admin:
         gr.Markdown("## Corpus QA admin")
+        with gr.Tab("Documents"):
+            on_load, outputs = documents_tab(qa)
         with gr.Tab("Evaluate"):
             evaluate_tab(qa)
+        admin.load(on_load, outputs=outputs)
     return admin

@@ -64,7 +64,7 @@ def _stage(msg: str) -> None:
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--corpus", "corpus_dir", type=click.Path(file_okay=False), envvar="QA_CORPUS_DIR",
-              help="Folder of .txt/.md documents [env QA_CORPUS_DIR; default ./corpus of the project].")
+              help="Folder of documents (text, Markdown, PDF, HTML, Word) [env QA_CORPUS_DIR; default ./corpus of the project].")
 @click.option("--index", "index_dir", type=click.Path(file_okay=False), envvar="QA_INDEX_DIR",
               help="Folder of the built index [env QA_INDEX_DIR; default ./index of the project].")
 @click.version_option(package_name="qa-chatbot", prog_name="qa")
@@ -92,6 +92,10 @@ def build(obj, quiet):
         f"with {manifest['model']} ({manifest['dimension']} dims) in {time.perf_counter() - t0:.1f} s "
         f"-> {qa.settings.index_dir}"
     )
+    update = manifest.get("update") or {}
+    if update.get("kept"):
+        click.echo(f"Updated {update['from']}: {update['embedded']} new or changed texts embedded, "
+                   f"{update['kept']} unchanged kept")
     for doc_id, reason in manifest.get("skipped", {}).items():
         click.echo(f"Skipped {reason}", err=True)
 
@@ -179,6 +183,8 @@ def status(obj):
         click.echo(f"built:  {manifest.get('built_at')} ({c.get('documents')} docs, {c.get('chunks')} chunks, "
                    f"model {manifest.get('model')}{stored})")
     click.echo("state:  fresh" if not reasons else "state:  needs rebuild: " + "; ".join(reasons))
+    for reason in (manifest or {}).get("skipped", {}).values():
+        click.echo(f"skipped {reason}")
 
 
 @cli.command("eval")

@@ -52,7 +52,7 @@ def _segments(segments: tuple[Segment, ...]) -> str:
 
 def _card(src: SourceView, uid: str, open_passage: bool) -> str:
     where = _e(src.title) + (f" <span class=\"qa-sep\">›</span> {_e(src.section)}" if src.section else "")
-    page = f" · page {src.page}" if src.page else ""
+    page = f" · {src.pages}" if src.pages else ""
     longer = src.passage != src.sentence
     passage = (f'<details class="qa-more"{" open" if open_passage else ""}><summary>Whole passage</summary>'
                f'<blockquote class="qa-passage">{_segments(src.passage)}</blockquote></details>') if longer else ""
@@ -110,6 +110,6 @@ def to_text(v: AnswerView) -> str:
         lines.append(f"{v.sources_label}:")
     for s in v.sources:
         where = s.title + (f" › {s.section}" if s.section else "")
-        lines.append(f"[{s.n}] {where} ({s.doc}{f', page {s.page}' if s.page else ''})")
+        lines.append(f"[{s.n}] {where} ({s.doc}{f', {s.pages}' if s.pages else ''})")
         lines.append("    " + "".join(seg.text for seg in s.sentence))
     return "\n".join(lines)

@@ -181,6 +181,8 @@ class CitationOut(BaseModel):
     score: float
     highlight_start: int | None = Field(None, description="Absolute offsets of the supporting sentence.")
     highlight_end: int | None = None
+    page: int | None = Field(None, description="PDF: the 1-based page the excerpt starts on (null for other kinds).")
+    page_end: int | None = Field(None, description="PDF: the page it ends on.")
 
 
 class AnswerOut(BaseModel):
@@ -231,12 +233,12 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
     from fastapi import Depends, FastAPI, Request
     from fastapi.exception_handlers import http_exception_handler
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
     from fastapi.security import APIKeyHeader, HTTPBearer
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.middleware.cors import CORSMiddleware
 
-    from qa.surfaces.admin import MAX_UPLOAD_BYTES, create_admin
+    from qa.surfaces.admin import MAX_UPLOAD_FILE_BYTES, create_admin
     from qa.surfaces.docview import message as page_message
     from qa.surfaces.render import to_html
     from qa.surfaces.view import answer_json, answer_source, view
@@ -360,10 +362,8 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
         return {"stored": True}
 
     @app.get("/doc/{doc_id:path}", include_in_schema=False)
-    def document(doc_id: str, start: int | None = None, end: int | None = None):
+    def document(doc_id: str, start: int | None = None, end: int | None = None, original: bool = False):
         """The whole document, the cited passage highlighted and scrolled to (``#passage``)."""
-        from fastapi.responses import HTMLResponse
-
         from qa.surfaces.docview import page
 
         waiting = startup.not_ready() if startup is not None else None
@@ -376,7 +376,21 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
         doc = index.documents.get(doc_id)
         if doc is None:
             return HTMLResponse(page_message("There is no such document here."), status_code=404)
+        if original:
+            return _original(doc)
         return HTMLResponse(page(doc, start, end), headers={"Cache-Control": "no-store"})
+
+    def _original(doc):
+        """The file a document was read from: only an indexed document's own file, inside the corpus
+        folder, sent as a download (never rendered here)."""
+        root = Path(settings.corpus_dir).resolve()
+        path = (root / doc.id).resolve()
+        if not path.is_relative_to(root) or not path.is_file():
+            return HTMLResponse(page_message("The original file is no longer there."), status_code=404)
+        types = {"pdf": "application/pdf", "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+                 "html": "text/html; charset=utf-8", "text": "text/plain; charset=utf-8"}
+        return FileResponse(path, media_type=types.get(doc.kind, "application/octet-stream"), filename=path.name,
+                            content_disposition_type="attachment", headers={"Cache-Control": "no-store"})
 
     @app.get("/answer.css", include_in_schema=False)
     def answer_css():
@@ -433,7 +447,7 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
     if with_admin:
         admin = create_admin(qa).queue(default_concurrency_limit=1, max_size=16)
         app = gr.mount_gradio_app(app, admin, path=ADMIN_PREFIX, server_name=settings.host, server_port=settings.port,
-                                  show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD_BYTES, theme=chat_theme())
+                                  show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD_FILE_BYTES, theme=chat_theme())
         _launched(admin)
     demo = create_demo(qa, startup).queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo.state_session_capacity = settings.chat_sessions  # bounds memory: Gradio keeps 10,000 sessions by default
@@ -503,10 +517,12 @@ def routes(settings: Settings, with_admin: bool) -> list[Rule]:
              Rule(frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}), "/api/*", settings.max_request_bytes)]
     rules = ours + gradio_rules("", event_body)
     if with_admin:
-        from qa.surfaces.admin import MAX_UPLOAD_BYTES
+        from qa.surfaces.admin import MAX_UPLOAD_REQUEST_BYTES
 
         rules += gradio_rules(ADMIN_PREFIX, event_body, admin=True)
-        rules += [Rule(frozenset({"POST"}), ADMIN_PREFIX + "/gradio_api/upload*", MAX_UPLOAD_BYTES + (64 << 10), True),
+        # one upload request may carry several files (the Documents tab); Gradio caps each file
+        rules += [Rule(frozenset({"POST"}), ADMIN_PREFIX + "/gradio_api/upload*", MAX_UPLOAD_REQUEST_BYTES + (64 << 10),
+                       True),
                   Rule(frozenset(read), ADMIN_PREFIX + "/gradio_api/upload_progress*", NO_BODY, True),
                   Rule(frozenset(read), ADMIN_PREFIX + "/gradio_api/file=*", NO_BODY, True)]
     return rules

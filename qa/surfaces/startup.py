@@ -38,7 +38,7 @@ class Startup:
         with self._lock:
             if self._thread is not None and self._thread.is_alive():
                 return self
-            self.state, self.error = "starting", ""
+            self.state = "starting"  # the last error stays on show until an attempt succeeds
             self._thread = threading.Thread(target=self._run, name="qa-startup", daemon=True)
             self._thread.start()
         return self
@@ -53,7 +53,7 @@ class Startup:
             log.exception("loading the index failed")
             self.state, self.error = "unavailable", f"loading the index failed ({type(e).__name__})"
         else:
-            self.state = "ok"
+            self.state, self.error = "ok", ""
 
     def _stage(self, message: str) -> None:
         self.stage = message
@@ -94,6 +94,8 @@ class Startup:
         out = {"status": "building" if self.state == "building" else "loading", "stage": self.stage}
         if self.fraction is not None:
             out["progress"] = round(self.fraction, 2)
+        if self.error:  # retrying after a failure: what went wrong last time
+            out["error"] = self.error
         return out
 
     def not_ready(self) -> str | None:

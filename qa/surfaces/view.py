@@ -40,7 +40,7 @@ class SourceView:
     sentence: tuple[Segment, ...]  # the supporting (or closest) sentence: the compact card
     passage: tuple[Segment, ...]  # the whole excerpt, for "show more"
     supports: bool
-    page: int | None = None
+    pages: str = ""  # "page 2" or "pages 1–2" for a PDF; "" for kinds without pages
 
 
 @dataclass(frozen=True)
@@ -111,6 +111,12 @@ def _sentence(c: Citation) -> tuple[int, int]:
     return c.start, c.end
 
 
+def _pages(first: int | None, last: int | None) -> str:
+    if not first:
+        return ""
+    return f"page {first}" if not last or last == first else f"pages {first}–{last}"
+
+
 def view(answer: Answer) -> AnswerView:
     declined = answer.abstained
     shown: list[SourceView] = []
@@ -137,7 +143,7 @@ def view(answer: Answer) -> AnswerView:
         passage = _segments(c.text, c.start, marks)
         shown.append(SourceView(n=c.n, title=c.title, section=c.section, doc=c.doc,
                                 link=doc_link(c.doc, c.start, c.end), sentence=sentence, passage=passage,
-                                supports=supports, page=getattr(c, "page", None)))
+                                supports=supports, pages=_pages(c.page, c.page_end)))
     if declined:
         return AnswerView("declined", DECLINED, None, "", round(100 * answer.score), _decline_note(answer),
                           "Closest passages", tuple(shown))
