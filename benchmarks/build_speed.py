@@ -192,12 +192,17 @@ def make_docs(folder: Path, n: int, chars_per_doc: int, work: Path) -> dict:
     return want
 
 
-def incremental(n_docs: int, chars_per_doc: int, work: Path) -> dict:
-    corpus = work / f"incr-{n_docs}"
+def _fresh(work: Path, name: str, n_docs: int, chars_per_doc: int) -> tuple[Path, Path, Path]:
+    """(corpus, index, onnx_from) for a build from nothing of ``n_docs`` generated documents."""
+    corpus = work / name
     make_docs(corpus, n_docs, chars_per_doc, work)
-    onnx_from = _onnx_cache(work)
-    index = work / f"incr-{n_docs}-index"
+    index = work / f"{name}-index"
     shutil.rmtree(index, ignore_errors=True)
+    return corpus, index, _onnx_cache(work)
+
+
+def incremental(n_docs: int, chars_per_doc: int, work: Path) -> dict:
+    corpus, index, onnx_from = _fresh(work, f"incr-{n_docs}x{chars_per_doc}", n_docs, chars_per_doc)
     full = _build(corpus, index, "auto", onnx_from)
     target = corpus / "doc-00500.txt" if (corpus / "doc-00500.txt").exists() else sorted(corpus.glob("doc-*.txt"))[0]
     original = target.read_text(encoding="utf-8")
@@ -222,11 +227,7 @@ def incremental(n_docs: int, chars_per_doc: int, work: Path) -> dict:
 def scale(n_docs: int, chars_per_doc: int, work: Path) -> dict:
     from qa import QA, load_settings
 
-    corpus = work / f"scale-{n_docs}x{chars_per_doc}"
-    make_docs(corpus, n_docs, chars_per_doc, work)
-    onnx_from = _onnx_cache(work)
-    index = work / f"scale-{n_docs}x{chars_per_doc}-index"
-    shutil.rmtree(index, ignore_errors=True)
+    corpus, index, onnx_from = _fresh(work, f"scale-{n_docs}x{chars_per_doc}", n_docs, chars_per_doc)
     got = _build(corpus, index, "auto", onnx_from)
     m = got["manifest"]
     qa = QA(load_settings(corpus_dir=corpus, index_dir=index))

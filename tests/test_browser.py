@@ -524,6 +524,7 @@ def test_chat_page_layout_and_accessibility(browser_page, app_url, width, height
     chat = page.locator("#qa-answers").bounding_box()
     card = bot.locator(".qa-answer").bounding_box()
     assert chat["x"] + chat["width"] - (card["x"] + card["width"]) <= 40, (chat, card)  # no wide blank margin
+    assert card["x"] + card["width"] <= chat["x"] + chat["width"] + 1, (chat, card)  # and not cut off at the right
     bp.shot(f"chat-{width}")
     assert console == [], console
     if not AXE.exists():

@@ -115,3 +115,30 @@ def test_damaged_vectors_are_embedded_again_not_carried_over(setup):
     # the tampered build fails its checksums: everything is read and embedded afresh
     assert any("Alpha" in t for t in e.texts) and any("Gamma" in t for t in e.texts)
     assert "ALPHA" not in load_index(settings, e.name, e.dim).documents["a.md"].text
+
+
+def test_an_8_bit_index_lends_nothing(setup, monkeypatch):
+    """Beyond HNSW_MAX the vectors are stored as 8-bit codes: lending their dequantised copies
+    would let them drift a little with every update, so everything is embedded again."""
+    from qa.index.vectors import VectorIndex
+
+    real = VectorIndex.build.__func__
+    monkeypatch.setattr(VectorIndex, "build", classmethod(lambda cls, v, **kw: real(cls, v, kind="ivf-sq8")))
+    settings, corpus = setup
+    # enough sentences to train the 8-bit quantiser's lists
+    (corpus / "long.md").write_text("# Long\n\n" + " ".join(f"Village {i} grows crop {i * 7}." for i in range(400)),
+                                    encoding="utf-8")
+    build_index(settings, FakeEmbedder())
+    assert load_index(settings, FakeEmbedder.name, FakeEmbedder.dim).sentence_vectors.kind == "ivf-sq8"
+    (corpus / "b.md").write_text(DOCS["b.md"].replace("1710", "1712"), encoding="utf-8")
+    e = CountingEmbedder()
+    m = build_index(settings, e)
+    assert m["update"]["kept"] == 0 and any("Alpha" in t for t in e.texts)
+
+
+def test_a_file_skipped_for_a_limit_is_read_again_once_the_limit_is_raised(setup):
+    settings, corpus = setup
+    m = build_index(settings.replace(max_file_bytes=80), FakeEmbedder())
+    assert "over the limit" in m["skipped"]["c.md"]
+    m = build_index(settings, FakeEmbedder())  # same bytes, higher limit
+    assert "c.md" not in m["skipped"] and m["counts"]["documents"] == 3

@@ -157,3 +157,18 @@ def test_the_shipped_reader_is_the_one_its_card_describes_and_reads():
     assert "Jane Q. Smith" in passage[who.start:who.end]
     (off,) = reader.read("What is the population of Mars?", [passage])
     assert off.margin < when.margin
+
+
+def test_a_follow_up_answers_from_the_passage_it_is_about_when_that_passage_answers():
+    """'Who attended it?' after 'When was the dialogue declared?': the span from the passage of the
+    previous answer wins over a stronger one elsewhere, but only if it beats "no answer" there."""
+    from qa.answer.read import Passage, Reading
+    from qa.reader.encoding import Span
+
+    anchor = Passage(3, 3, 4, 0, 100, 0, anchor=True)
+    other = Passage(9, 9, 9, 200, 300, 0)
+    elsewhere = Reading(other, Span(210, 230, score=9.0, null=4.0))  # margin 5
+    weak_here = Reading(anchor, Span(10, 27, score=5.0, null=4.1))  # margin 0.9: it does answer
+    assert max([elsewhere, weak_here], key=lambda r: r.preference) is weak_here
+    no_answer_here = Reading(anchor, Span(10, 27, score=3.0, null=4.0))  # "no answer" wins there
+    assert max([elsewhere, no_answer_here], key=lambda r: r.preference) is elsewhere

@@ -334,28 +334,21 @@ def build_index(
             raise nothing_to_index(settings.corpus_dir, why)
         if not sentences:
             raise nothing_to_index(settings.corpus_dir, "the documents hold headings but no text")
-        docs = {d.id: d for d in corpus.documents}
         # only what is new or changed is embedded; the rest keeps the vectors of the previous build
-        todo = [("s", i) for i, v in enumerate(vectors["s"]) if v is None] + \
-               [("c", i) for i, v in enumerate(vectors["c"]) if v is None]
-        texts = [embedding_text(docs[x.doc_id].title, x.section, x.text, settings.context_prefix)
-                 for x in ((sentences if kind == "s" else chunks)[i] for kind, i in todo)]
-        bulk = bulk_embedder(settings.build_precision, embedder, len(texts))
-        reused = len(vectors["s"]) + len(vectors["c"]) - len(todo)
-        stage(f"Embedding {len(texts)} texts with {bulk.name}" + (f" ({reused} unchanged kept)" if reused else ""))
-        if texts:
-            fresh = bulk.encode(texts, batch_size=settings.batch_size, progress=progress)
-            for (kind, i), v in zip(todo, fresh):
-                vectors[kind][i] = v
-        dim = embedder.dim
-        sent_vecs = np.vstack(vectors["s"]).astype(np.float32) if vectors["s"] else np.zeros((0, dim), np.float32)
-        chunk_vecs = np.vstack(vectors["c"]).astype(np.float32) if vectors["c"] else np.zeros((0, dim), np.float32)
+        sent_vecs, chunk_vecs = _rows(vectors["s"], embedder.dim), _rows(vectors["c"], embedder.dim)
+        todo = [(sent_vecs, i, sentences[i]) for i, v in enumerate(vectors["s"]) if v is None] + \
+               [(chunk_vecs, i, chunks[i]) for i, v in enumerate(vectors["c"]) if v is None]
+        del vectors
+        bulk = bulk_embedder(settings.build_precision, embedder, len(todo))
+        reused = len(sentences) + len(chunks) - len(todo)
+        stage(f"Embedding {len(todo)} texts with {bulk.name}" + (f" ({reused} unchanged kept)" if reused else ""))
+        _embed(todo, {d.id: d.title for d in corpus.documents}, bulk, settings, progress)
         stage("Writing index")
         tmp = index_dir / f".tmp-{_stamp()}"
         try:
             manifest = _write_build(tmp, settings, embedder, corpus, sentences, chunks, sent_vecs, chunk_vecs,
                                     hashes, t0, documents_embedded_by=bulk.name,
-                                    update={"embedded": len(texts), "kept": reused,
+                                    update={"embedded": len(todo), "kept": reused,
                                             "from": before["folder"].name if before else None})
             final = index_dir / f"build-{_stamp()}"
             tmp.rename(final)
@@ -381,7 +374,7 @@ def _text_hash(text: str) -> str:
 
 
 def _previous(settings: Settings, embedder: Embedder) -> dict | None:
-    """What the live build can lend an update: its files' hashes, skipped files, documents,
+    """What the live build can lend an update: its files' hashes, documents,
     sentences and chunks per document, and vectors -- when it is undamaged and was made with
     the same model, chunking and format (else None: everything is embedded again)."""
     try:
@@ -398,19 +391,20 @@ def _previous(settings: Settings, embedder: Embedder) -> dict | None:
         sentences, chunks = VectorIndex.load(folder / "sentences.faiss"), VectorIndex.load(folder / "chunks.faiss")
         if sentences.size != len(store["sentences"]) or chunks.size != len(store["chunks"]):
             return None
+        if "ivf-sq8" in (sentences.kind, chunks.kind):  # 8-bit codes: lent vectors would drift with each update
+            return None
         # a stored text is lent only when it is the one the manifest vouches for
         texts = manifest.get("texts", {})
         store["documents"] = [d for d in store["documents"] if texts.get(d["id"]) == _text_hash(d["text"])]
-        return {"folder": folder, "files": manifest.get("files", {}), "skipped": manifest.get("skipped", {}),
-                "store": store, "sentences": sentences, "chunks": chunks}
+        return {"folder": folder, "files": manifest.get("files", {}), "store": store, "sentences": sentences, "chunks": chunks}
     except (IndexStateError, OSError, ValueError, KeyError, RuntimeError):
         return None
 
 
 def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, progress: bool):
     """(corpus, sentences, chunks, vectors) in corpus order. A file whose bytes are unchanged
-    since ``before`` keeps its document, pieces and vectors (or its reason for being skipped);
-    the others are read and chunked, their vectors left None for the caller to embed."""
+    since ``before`` keeps its document, pieces and vectors; the others are read and chunked,
+    their vectors left None for the caller to embed."""
     kept_docs, kept_s, kept_c = {}, {}, {}
     if before:
         store = before["store"]
@@ -430,10 +424,8 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
         paths = tqdm(paths, desc="Reading", unit="file")
     for path in paths:
         doc_id = path.relative_to(folder).as_posix()
+        # a file skipped last time is read again: the reason may have been a limit since raised
         same = before is not None and before["files"].get(doc_id) == hashes.get(doc_id)
-        if same and doc_id in before["skipped"]:
-            skipped.append((doc_id, before["skipped"][doc_id]))
-            continue
         if same and doc_id in kept_docs:
             rows_s, rows_c = kept_s.get(doc_id, []), kept_c.get(doc_id, [])
             vs = before["sentences"].reconstruct_batch(rows_s) if rows_s else np.zeros((0, 1), np.float32)
@@ -461,6 +453,38 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
         vectors["c"] += [None] * len(c)
         documents.append(doc)
     return Corpus(documents, skipped), sentences, chunks, vectors
+
+
+#: Texts embedded per block: a block's texts are made, embedded and dropped before the next, so a
+#: big corpus never holds all its embedding texts at once (longest-first sorting works per block).
+EMBED_BLOCK = 2048
+
+
+def _rows(rows: list, dim: int) -> np.ndarray:
+    """One float32 matrix of ``rows`` (vectors, or None where a row is still to be embedded)."""
+    out = np.zeros((len(rows), dim), np.float32)
+    for i, v in enumerate(rows):
+        if v is not None:
+            out[i] = v
+    return out
+
+
+def _embed(todo: list, titles: dict[str, str], bulk: Embedder, settings: Settings, progress: bool) -> None:
+    """Embed each (matrix, row, piece) of ``todo`` into its row, block by block."""
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="Embedding", unit="text")
+    for b in range(0, len(todo), EMBED_BLOCK):
+        block = todo[b:b + EMBED_BLOCK]
+        texts = [embedding_text(titles[p.doc_id], p.section, p.text, settings.context_prefix) for _, _, p in block]
+        for (matrix, i, _), v in zip(block, bulk.encode(texts, batch_size=settings.batch_size)):
+            matrix[i] = v
+        if bar is not None:
+            bar.update(len(block))
+    if bar is not None:
+        bar.close()
 
 
 def _sound(vectors: np.ndarray) -> bool:

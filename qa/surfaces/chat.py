@@ -133,7 +133,8 @@ SCROLL_TO_NEW_MESSAGE_JS = """() => {
   const place = () => {
     const wrap = target.closest(".bubble-wrap");
     if (!wrap) return;
-    const want = wrap.scrollTop + target.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 12;
+    // 40 px: the question sits below the chat's toolbar (copy / clear) instead of under it
+    const want = wrap.scrollTop + target.getBoundingClientRect().top - wrap.getBoundingClientRect().top - 40;
     wrap.scrollTop = want;
     // Cut short while the message is still a placeholder: place it again as it grows, and stop
     // once it is in place, so a reader's own scrolling is never undone.
@@ -161,7 +162,8 @@ footer{display:none!important}
 #qa-examples button{font-weight:400}
 #qa-ask textarea{font-size:16px}
 #qa-answers .scroll-down-button-container{display:none}
-#qa-answers .message-row.bot-row{max-width:100%!important;width:100%}
+#qa-answers .bubble-wrap{padding-top:36px}  /* the first question starts below the toolbar */
+#qa-answers .message-row.bot-row{max-width:100%!important;width:auto}
 #qa-answers .message-row.bot-row .message,#qa-answers .bot .message-content{max-width:100%;width:100%}
 @media (max-width:600px){
   .gradio-container{padding:6px!important}
@@ -170,7 +172,7 @@ footer{display:none!important}
   #qa-answers{height:calc(100dvh - 230px)!important}
   #qa-answers .message-row{padding-left:0!important;padding-right:0!important;margin-left:0!important;margin-right:0!important}
   #qa-answers .message-wrap{margin-bottom:8px!important}
-  #qa-answers .bubble-wrap{padding:6px!important}
+  #qa-answers .bubble-wrap{padding:36px 6px 6px!important}
   #qa-examples{display:none}
 }
 """
