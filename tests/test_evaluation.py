@@ -80,6 +80,8 @@ def test_bom_blank_lines_and_default_ids():
     (b'{"id": "a", "question": "Q?", "answers": [], "history": [{"role": "bot", "content": "x"}]}\n',
      "field 'history': turn 0: role must be"),
     (b'{"id": "a", "question": "Q?", "answers": [], "history": "hi"}\n', "field 'history': must be a list"),
+    (b'{"id": "a", "question": "Q?", "answers": [], "history": [{"role": "assistant", "content": "x", '
+     b'"source": {"doc": "d.txt", "start": "0", "end": 5}}]}\n', "field 'history': turn 0: source must be"),
     (b'{"id": "a", "question": "Q?", "answers": [], "evidence": 3}\n', "field 'evidence': must be text"),
     (b'{"id": "a", "question": "Q?", "answers": [], "relevance": {"p": -1}}\n', "field 'relevance': grade of"),
     (b'["a", "b"]\n', "a JSON array is not a supported test set"),
@@ -177,3 +179,13 @@ def test_the_feedback_file_is_a_test_set(tmp_path, caplog):
         ("When was it signed?", ("3 May 1999",)), ("Who chaired it?", ("Dr. Jane Q. Smith",)),
         ("What is the population of Mars?", ())]
     assert "1 feedback line(s) without a known answer" in caplog.text
+
+
+def test_an_assistant_turn_keeps_its_source(tmp_path):
+    """A follow-up is asked as the chat asks it: the previous answer's source travels with it."""
+    f = tmp_path / "f.jsonl"
+    source = {"doc": "d.txt", "start": 3, "end": 40}
+    f.write_text(json.dumps({"id": "f", "question": "Who?", "answers": ["x"], "history": [
+        {"role": "user", "content": "When?"}, {"role": "assistant", "content": "1999", "source": source}]}) + "\n",
+        encoding="utf-8")
+    assert load_testset(f).items[0].history[1] == {"role": "assistant", "content": "1999", "source": source}

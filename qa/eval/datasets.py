@@ -40,7 +40,7 @@ class TestItem:
     question: str
     answers: tuple[str, ...]
     evidence: str | None = None
-    history: tuple[dict, ...] = ()  # earlier turns: {"role": "user"|"assistant", "content": str}
+    history: tuple[dict, ...] = ()  # earlier turns: {"role": "user"|"assistant", "content": str, "source"?}
     kind: str | None = None
     relevance: dict[str, float] = field(default_factory=dict)  # graded passages for nDCG
 
@@ -122,7 +122,15 @@ class _Fields:
                 self.fail("history", f"turn {i}: role must be \"user\" or \"assistant\", got {turn.get('role')!r}")
             if not isinstance(turn.get("content"), str):
                 self.fail("history", f"turn {i}: content must be text, got {_typename(turn.get('content'))}")
-            out.append({"role": turn["role"], "content": turn["content"]})
+            kept = {"role": turn["role"], "content": turn["content"]}
+            source = turn.get("source")
+            if source is not None:  # where an assistant answer came from, as the chat passes it on
+                if (turn["role"] != "assistant" or not isinstance(source, dict) or not isinstance(source.get("doc"), str)
+                        or not all(type(source.get(k)) is int for k in ("start", "end"))):
+                    self.fail("history", f"turn {i}: source must be {{\"doc\": text, \"start\": int, \"end\": int}} "
+                                         "on an assistant turn")
+                kept["source"] = {"doc": source["doc"], "start": source["start"], "end": source["end"]}
+            out.append(kept)
         return tuple(out)
 
     def relevance(self) -> dict[str, float]:
