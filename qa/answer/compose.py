@@ -82,10 +82,11 @@ def compose(
             start, end = min(start, a_start), max(end, a_end)
             hs, he = min(hs, a_start), max(he, a_end)
         cdoc = index.documents[chunk.doc_id]
+        page, page_end = cdoc.page_span(start, end)
         answer.citations.append(Citation(
             n=n, doc=chunk.doc_id, title=cdoc.title, section=chunk.section, start=start, end=end,
             text=cdoc.text[start:end], score=round(float(scores.get(si, 0.0)), 4), highlight_start=hs, highlight_end=he,
-            page=cdoc.page_at(start), page_end=cdoc.page_at(max(start, end - 1)),
+            page=page, page_end=page_end,
         ))
 
     qset = set(analysis.terms)

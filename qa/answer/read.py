@@ -18,13 +18,6 @@ from qa.answer.retrieval import Retrieved
 #: Characters of a passage (training drew 200-650; ~110 tokens, which keeps reading 4 of them
 #: within the latency budget on two cores).
 PASSAGE_CHARS = 450
-#: A follow-up ("Who attended it?") is about what the previous answer was about: when the reader
-#: finds an answer in the passage around that answer's sentence (its span beats "no answer"),
-#: that span is the answer, however well other passages score. A fixed bonus of 3 logits lost
-#: "Who attended it?" after "When was the dialogue declared?" to another meeting's attendees
-#: (margin 5.0 against 0.9 + 3); on the seed's 34 follow-ups asked as the chat asks them, the two
-#: rules give the same answers (docs/quality.md).
-FOLLOW_UP_BONUS = 1000.0
 #: Sentences looked at on each side of a ranked sentence when widening it.
 REACH = 8
 
@@ -48,10 +41,17 @@ class Reading:
     span: Span
 
     @property
-    def preference(self) -> float:
-        """What the answer is chosen by: the span's margin over "no answer", plus the follow-up
-        bonus for a span that answers from the passage the conversation is about."""
-        return self.span.margin + (FOLLOW_UP_BONUS if self.passage.anchor and self.span.margin > 0 else 0.0)
+    def preference(self) -> tuple[bool, float]:
+        """What the answer is chosen by (the largest wins): first whether the span answers from the
+        passage a follow-up is about, then its margin over "no answer".
+
+        A follow-up ("Who attended it?") is about what the previous answer was about: when the
+        reader finds an answer in the passage around that answer's sentence (its span beats "no
+        answer" there), that span is the answer, however well other passages score. A fixed bonus
+        of 3 logits lost "Who attended it?" after "When was the dialogue declared?" to another
+        meeting's attendees (margin 5.0 against 0.9 + 3); on the seed's 34 follow-ups asked as the
+        chat asks them, the two rules give the same answers (docs/quality.md)."""
+        return self.passage.anchor and self.span.margin > 0, self.span.margin
 
 
 def passages(index: Index, retrieved: Retrieved, n: int, budget: int = PASSAGE_CHARS,

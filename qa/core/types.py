@@ -38,6 +38,10 @@ class Document:
             return None
         return max(1, bisect_right(self.pages, offset))
 
+    def page_span(self, start: int, end: int) -> tuple[int | None, int | None]:
+        """The first and last page of ``[start, end)`` (None, None without pages)."""
+        return self.page_at(start), self.page_at(max(start, end - 1))
+
     def section_at(self, offset: int) -> str:
         """Title of the section containing ``offset`` ("" before the first heading)."""
         name = ""

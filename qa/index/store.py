@@ -405,15 +405,12 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
     """(corpus, sentences, chunks, vectors) in corpus order. A file whose bytes are unchanged
     since ``before`` keeps its document, pieces and vectors; the others are read and chunked,
     their vectors left None for the caller to embed."""
-    kept_docs, kept_s, kept_c = {}, {}, {}
-    if before:
-        store = before["store"]
-        for d in store["documents"]:
-            kept_docs[d["id"]] = d
-        for i, row in enumerate(store["sentences"]):
-            kept_s.setdefault(row[0], []).append(i)
-        for i, row in enumerate(store["chunks"]):
-            kept_c.setdefault(row[0], []).append(i)
+    store = before["store"] if before else {"documents": [], "sentences": [], "chunks": []}
+    kept_docs = {d["id"]: d for d in store["documents"]}
+    kept_s, kept_c = {}, {}  # document id -> its rows in the stored sentences / chunks
+    for kept, rows in ((kept_s, store["sentences"]), (kept_c, store["chunks"])):
+        for i, row in enumerate(rows):
+            kept.setdefault(row[0], []).append(i)
     documents, skipped, sentences, chunks = [], [], [], []
     vectors: dict[str, list] = {"s": [], "c": []}
     folder = Path(settings.corpus_dir)
@@ -431,13 +428,9 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
             vs = before["sentences"].reconstruct_batch(rows_s) if rows_s else np.zeros((0, 1), np.float32)
             vc = before["chunks"].reconstruct_batch(rows_c) if rows_c else np.zeros((0, 1), np.float32)
             if _sound(vs) and _sound(vc):  # else embed again: damaged vectors are never carried over
-                d = kept_docs[doc_id]
-                doc = Document(d["id"], d["title"], d["text"], tuple(Section(**x) for x in d["sections"]),
-                               tuple(d.get("pages", ())), d.get("kind", "text"))
-                store = before["store"]
-                sentences += [Sentence(doc_id, r[1], r[2], r[3], doc.text[r[2]:r[3]], bool(r[4]))
-                              for r in (store["sentences"][i] for i in rows_s)]
-                chunks += [Chunk(doc_id, r[1], r[2], r[3], doc.text[r[2]:r[3]]) for r in (store["chunks"][i] for i in rows_c)]
+                doc = _stored_document(kept_docs[doc_id])
+                sentences += [_stored_sentence(store["sentences"][i], doc) for i in rows_s]
+                chunks += [_stored_chunk(store["chunks"][i], doc) for i in rows_c]
                 vectors["s"] += list(vs)
                 vectors["c"] += list(vc)
                 documents.append(doc)
@@ -513,6 +506,22 @@ def _remove(p: Path) -> None:
             p.unlink(missing_ok=True)
     except OSError as e:
         log.warning("could not remove %s (%s)", p, e.strerror)
+
+
+def _stored_document(d: dict) -> Document:
+    """A document as ``_write_build`` stores it in ``store.json``."""
+    return Document(d["id"], d["title"], d["text"], tuple(Section(**x) for x in d["sections"]),
+                    tuple(d.get("pages", ())), d.get("kind", "text"))
+
+
+def _stored_sentence(row: list, doc: Document) -> Sentence:
+    doc_id, section, start, end, item = row
+    return Sentence(doc_id, section, start, end, doc.text[start:end], bool(item))
+
+
+def _stored_chunk(row: list, doc: Document) -> Chunk:
+    doc_id, section, start, end = row
+    return Chunk(doc_id, section, start, end, doc.text[start:end])
 
 
 def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corpus, sentences: list[Sentence],
@@ -616,15 +625,9 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
         )
     try:
         store = json.loads((folder / "store.json").read_text(encoding="utf-8"))
-        documents = {
-            d["id"]: Document(d["id"], d["title"], d["text"], tuple(Section(**s) for s in d["sections"]),
-                              tuple(d.get("pages", ())), d.get("kind", "text"))
-            for d in store["documents"]
-        }
-        sentences = [
-            Sentence(doc, sec, s, e, documents[doc].text[s:e], bool(item)) for doc, sec, s, e, item in store["sentences"]
-        ]
-        chunks = [Chunk(doc, sec, s, e, documents[doc].text[s:e]) for doc, sec, s, e in store["chunks"]]
+        documents = {d["id"]: _stored_document(d) for d in store["documents"]}
+        sentences = [_stored_sentence(row, documents[row[0]]) for row in store["sentences"]]
+        chunks = [_stored_chunk(row, documents[row[0]]) for row in store["chunks"]]
         sentence_vectors = VectorIndex.load(folder / "sentences.faiss")
         chunk_vectors = VectorIndex.load(folder / "chunks.faiss")
         lexical = LexicalIndex.load(folder / "lexical")

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from qa.core.errors import CorpusError
 from qa.core.types import Document, Section
-from qa.ingest.formats import MAX_FILE_BYTES, SUFFIXES as FORMAT_SUFFIXES, extract
+from qa.ingest.formats import MAX_FILE_BYTES, SUFFIXES as FORMAT_SUFFIXES, check_size, extract
 
 log = logging.getLogger(__name__)
 
@@ -117,12 +117,9 @@ def read_document(path: Path, doc_id: str, root: Path | None = None, max_bytes: 
         target = path.resolve()
         if not target.is_relative_to(Path(root).resolve()):
             raise CorpusError(f"{doc_id}: a link to a file outside the corpus folder; links out are not followed")
-    size = path.stat().st_size
-    if size > max_bytes:
-        raise CorpusError(f"{doc_id}: {size:,} bytes is over the limit of {max_bytes:,} bytes (max_file_bytes)")
+    check_size(doc_id, path.stat().st_size, max_bytes)  # before reading: a 200 MB file is never read
     got = extract(path.read_bytes(), doc_id, max_bytes)
-    doc = parse_document(doc_id, got.text)
-    return Document(doc.id, doc.title, doc.text, doc.sections, got.pages, got.kind)
+    return replace(parse_document(doc_id, got.text), pages=got.pages, kind=got.kind)
 
 
 def read_or_skip(path: Path, doc_id: str, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Document | str:

@@ -59,9 +59,14 @@ def sniff(data: bytes) -> str:
     return "text"
 
 
+def check_size(doc_id: str, size: int, max_bytes: int = MAX_FILE_BYTES) -> None:
+    """CorpusError naming the file when ``size`` is over ``max_bytes`` (``settings.max_file_bytes``)."""
+    if size > max_bytes:
+        raise CorpusError(f"{doc_id}: {size:,} bytes is over the limit of {max_bytes:,} bytes (max_file_bytes)")
+
+
 def extract(data: bytes, doc_id: str, max_bytes: int = MAX_FILE_BYTES) -> Extracted:
-    if len(data) > max_bytes:
-        raise CorpusError(f"{doc_id}: {len(data):,} bytes is over the limit of {max_bytes:,} bytes (max_file_bytes)")
+    check_size(doc_id, len(data), max_bytes)
     kind = sniff(data)
     try:
         if kind == "pdf":
@@ -97,12 +102,11 @@ def _pdf(data: bytes, doc_id: str) -> Extracted:
     reader = PdfReader(io.BytesIO(data))
     if reader.is_encrypted:
         try:
-            if not reader.decrypt(""):  # an owner password only still opens with an empty user password
-                raise CorpusError(f"{doc_id}: the PDF is encrypted; save an unprotected copy to index it")
-        except CorpusError:
-            raise
-        except Exception:
-            raise CorpusError(f"{doc_id}: the PDF is encrypted; save an unprotected copy to index it") from None
+            opened = reader.decrypt("")  # an owner password only still opens with an empty user password
+        except Exception:  # an encryption pypdf cannot handle
+            opened = False
+        if not opened:
+            raise CorpusError(f"{doc_id}: the PDF is encrypted; save an unprotected copy to index it")
     title = ""
     try:
         title = (reader.metadata.title or "") if reader.metadata else ""

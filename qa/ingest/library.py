@@ -59,6 +59,12 @@ def safe_name(name: str, kind: str) -> str:
     return stem + suffix.lower()
 
 
+def check_upload_size(shown: str, size: int, max_bytes: int = MAX_UPLOAD_FILE_BYTES) -> None:
+    """CorpusError naming the upload when ``size`` is over the upload limit."""
+    if size > max_bytes:
+        raise CorpusError(f"{shown}: {size:,} bytes is over the upload limit of {max_bytes:,} bytes")
+
+
 def add_file(folder: Path, name: str, data: bytes, max_bytes: int = MAX_UPLOAD_FILE_BYTES) -> tuple[str, bool]:
     """Store ``data`` in the library under a safe form of ``name``; returns (doc_id, replaced).
 
@@ -69,8 +75,7 @@ def add_file(folder: Path, name: str, data: bytes, max_bytes: int = MAX_UPLOAD_F
     shown = Path(str(name).replace("\\", "/")).name or "the file"
     kind = sniff(data)
     doc_id = safe_name(name, kind)
-    if len(data) > max_bytes:
-        raise CorpusError(f"{shown}: {len(data):,} bytes is over the upload limit of {max_bytes:,} bytes")
+    check_upload_size(shown, len(data), max_bytes)
     extract(data, shown, max_bytes)  # refuses what the build would skip, with the same reason
     target = folder / doc_id
     replaced = target.exists()

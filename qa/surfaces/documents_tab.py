@@ -12,12 +12,12 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import deque
 from pathlib import Path
 
 from qa.core.errors import CorpusError, QAError
 from qa.index.store import read_manifest
-from qa.ingest.library import (MAX_FILES_PER_UPLOAD, MAX_UPLOAD_FILE_BYTES, add_file, remove_file, statuses)
+from qa.ingest.library import (MAX_FILES_PER_UPLOAD, MAX_UPLOAD_FILE_BYTES, add_file, check_upload_size, remove_file,
+                               statuses)
 from qa.surfaces.render import escape
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ class Reindexer:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._again = False
-        self._last = deque(maxlen=1)
+        self._progress = "starting"  # the last line of the running build's output
         self.result = ""  # how the last build ended, in words
 
     @property
@@ -58,12 +58,12 @@ class Reindexer:
         return self._thread is None
 
     def progress(self) -> str:
-        return self._last[0] if self._last else "starting"
+        return self._progress
 
     def _output(self, text: str) -> None:
         lines = [ln.strip() for ln in text.replace("\r", "\n").splitlines() if ln.strip()]
         if lines:
-            self._last.append(lines[-1][:200])
+            self._progress = lines[-1][:200]
 
     def _run(self) -> None:
         while True:
@@ -128,9 +128,7 @@ class Library:
         for path in paths:
             shown = path.name
             try:
-                if path.stat().st_size > MAX_UPLOAD_FILE_BYTES:
-                    raise CorpusError(f"{shown}: {path.stat().st_size:,} bytes is over the upload limit of "
-                                      f"{MAX_UPLOAD_FILE_BYTES:,} bytes")
+                check_upload_size(shown, path.stat().st_size)  # before reading it into memory
                 doc_id, replaced = add_file(self.folder, shown, path.read_bytes())
                 stored += 1
                 said.append(f"{'Replaced' if replaced else 'Added'} {escape(doc_id)}.")
@@ -164,8 +162,10 @@ class Library:
     def follow(self, said: str):
         """Yield (message, rows, choices) while a build runs, then once more when it is done."""
         deadline = time.monotonic() + FOLLOW_SECONDS
+        # the statuses hash every file: taken once here and once at the end, not every second (the
+        # live index they are compared with only changes when the build switches it in)
+        rows = self.rows()
         while self.reindexer.running and time.monotonic() < deadline:
-            rows = self.rows()
             yield f"{said}\n\nRe-indexing: {escape(self.reindexer.progress())}", rows, self.choices(rows)
             self.reindexer.wait(1.0)
         rows = self.rows()

@@ -10,6 +10,7 @@ import html
 from urllib.parse import quote
 
 from qa.core.types import Document
+from qa.surfaces.view import pages_label
 
 _STYLE = """
 body{margin:0;background:#f9fafb;color:#111827;font:16px/1.6 system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif}
@@ -57,10 +58,8 @@ def page(doc: Document, start: int | None, end: int | None) -> str:
     html_text = "".join(parts)
     if start is not None:  # one anchor at the passage's first mark
         html_text = html_text.replace("<mark>", '<mark id="passage">', 1)
-    where = ""
-    if start is not None:
-        first, last = doc.page_at(start), doc.page_at(max(start, end - 1))
-        where = (f" · page {first}" if first == last else f" · pages {first}–{last}") if first else ""
+    pages_here = pages_label(*doc.page_span(start, end)) if start is not None else ""
+    where = f" · {pages_here}" if pages_here else ""
     original = f' · <a href="/doc/{quote(doc.id)}?original=1">download the original</a>' if doc.kind != "text" else ""
     meta = html.escape(doc.id) + where + original
     return _shell(doc.title, f"<h1>{html.escape(doc.title)}</h1><p class=\"meta\">{meta}</p>"

@@ -111,7 +111,8 @@ def _sentence(c: Citation) -> tuple[int, int]:
     return c.start, c.end
 
 
-def _pages(first: int | None, last: int | None) -> str:
+def pages_label(first: int | None, last: int | None) -> str:
+    """The pages of a citation in words: "page 2", "pages 1–2", or "" for a document without pages."""
     if not first:
         return ""
     return f"page {first}" if not last or last == first else f"pages {first}–{last}"
@@ -143,7 +144,7 @@ def view(answer: Answer) -> AnswerView:
         passage = _segments(c.text, c.start, marks)
         shown.append(SourceView(n=c.n, title=c.title, section=c.section, doc=c.doc,
                                 link=doc_link(c.doc, c.start, c.end), sentence=sentence, passage=passage,
-                                supports=supports, pages=_pages(c.page, c.page_end)))
+                                supports=supports, pages=pages_label(c.page, c.page_end)))
     if declined:
         return AnswerView("declined", DECLINED, None, "", round(100 * answer.score), _decline_note(answer),
                           "Closest passages", tuple(shown))
