@@ -7,7 +7,9 @@ together, so the confidence means the same on the seed and on documents it was n
 
 Each ``TESTSET:CORPUS`` pair is run with the abstain threshold at 0 (the index is built next to
 the corpus, in ``<corpus>/../index``, when missing); the records are pooled and fitted as
-``qa eval --calibrate`` does (qa/eval/calibrate.py).
+``qa eval --calibrate`` does (qa/eval/calibrate.py). Each set's figures at the fitted point are
+printed after the fit, and ``--reliability PNG`` draws a reliability diagram with one curve per
+set (each set is a domain: the seed article, held-out SQuAD articles, SQuAD 2.0 dev articles).
 """
 
 from __future__ import annotations
@@ -20,10 +22,15 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qa import QA, load_settings  # noqa: E402
-from qa.eval.calibrate import calibrate_records, calibration_text  # noqa: E402
+from qa.eval.calibrate import calibrate_records, calibration_text, rescore  # noqa: E402
 from qa.core.config import write_settings  # noqa: E402
-from qa.eval.datasets import load_testset
-from qa.eval.run import run  # noqa: E402
+from qa.eval.datasets import load_testset  # noqa: E402
+from qa.eval.report import plot_reliability  # noqa: E402
+from qa.eval.run import run, summarize  # noqa: E402
+
+
+def pct(v) -> str:
+    return "–" if v is None else f"{100 * v:.1f}%"
 
 
 def open_pair(pair: str, base):
@@ -43,22 +50,32 @@ def main(argv=None) -> None:
     ap.add_argument("--max-false-abstention", type=float, default=None)
     ap.add_argument("--wrong-cost", type=float, default=1.0)
     ap.add_argument("--records", type=Path, help="also write the pooled records here (JSON)")
+    ap.add_argument("--reliability", type=Path, help="write a reliability diagram (PNG), one curve per set")
     ap.add_argument("--write", action="store_true", help="store the weights and thresholds in qa.toml")
     args = ap.parse_args(argv)
     base = load_settings()
-    records = []
+    records, domains = [], {}
     for pair in args.pairs:
         testset, qa = open_pair(pair, base)
         part = run(qa, testset.items, progress=True)
         for r in part:
             r["id"] = f"{Path(testset.path).name}:{r['id']}"
         print(f"{testset.path}: {len(part)} questions", file=sys.stderr)
+        domains[Path(testset.path).name] = part
         records += part
     if args.records:
         args.records.write_text(json.dumps(records), encoding="utf-8")
     c = calibrate_records(records, base.confidence_weights, base.abstain_threshold, wrong_cost=args.wrong_cost,
                           max_false_abstention=args.max_false_abstention, current_sure=base.sure_threshold)
     print(calibration_text(c))
+    print("\nper set at the fitted point: F1 / unanswerable declined / answerable declined / sure right (share)")
+    fitted = {name: rescore(part, c.weights, c.threshold, c.sure_threshold) for name, part in domains.items()}
+    for name, part in fitted.items():
+        m = summarize(part)
+        print(f"  {name}: {pct(m['f1'])} / {pct(m['NoAns_exact_match'])} / {pct(m['false_abstention_rate'])} / "
+              f"{pct(m['sure_precision'])} ({pct(m['sure_share'])})")
+    if args.reliability:
+        print(f"reliability diagram: {plot_reliability(fitted, args.reliability)}")
     if args.write:
         path = write_settings({"abstain_threshold": c.threshold, "sure_threshold": c.sure_threshold,
                                "confidence_weights": c.weights})

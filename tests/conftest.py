@@ -122,24 +122,29 @@ def tiny_settings(tiny_corpus, tmp_path):
 
 @pytest.fixture
 def tiny_qa(tiny_settings, fake_embedder):
-    """A warmed-up QA over the tiny corpus with the fake embedder that never abstains."""
+    """A warmed-up QA over the tiny corpus with the fake embedder and the fake reader
+    (tests/fakes.py) that never abstains."""
     from qa.answer.pipeline import QA
+    from fakes import FakeReader
 
-    qa = QA(tiny_settings.replace(abstain_threshold=0.0), embedder=fake_embedder)
+    qa = QA(tiny_settings.replace(abstain_threshold=0.0), embedder=fake_embedder, reader=FakeReader())
     qa.warm_up()
     return qa
 
 
 @pytest.fixture(scope="module")
 def seed_fake_qa(tmp_path_factory):
-    """A warmed-up QA over a copy of the seed corpus with the fake embedder and default
-    settings, one per test module (for the server, API and load tests)."""
+    """A warmed-up QA over a copy of the seed corpus with the fake embedder, the fake reader
+    (answering the declaration's date) and default settings, one per test module (for the
+    server, API and load tests)."""
     from qa.core.config import Settings
     from qa.answer.pipeline import QA
+    from fakes import FakeReader
 
     root = tmp_path_factory.mktemp("seed-fake")
     shutil.copytree(SEED_CORPUS, root / "corpus")
-    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=FakeEmbedder())
+    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=FakeEmbedder(),
+            reader=FakeReader({"When was the dialogue declared?": "28 August 2004"}))
     qa.warm_up()
     return qa
 

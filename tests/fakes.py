@@ -11,11 +11,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
+from qa.answer.confidence import FEATURES
 from qa.answer.pipeline import clean_question
 from qa.core.config import Settings
 from qa.core.types import Answer, Citation, Document
 from qa.ingest.chunking import split_sentences
 from qa.ingest.corpus import parse_document
+from qa.reader.encoding import Span
 
 DOC_ID = "scripted.txt"
 TEXT = """= Scripted Treaty =
@@ -73,10 +75,55 @@ class ScriptedQA:
                           retrieval_query=question)
         start = self.document.text.index(text)
         return Answer(question, False, text, 1, 0.9, citations, answer_start=start, answer_end=start + len(text),
-                      retrieval_query=question, signals={"reader": 1.0, "rank": 1.0, "dense": 0.5, "entity": 1.0})
+                      retrieval_query=question, signals=dict.fromkeys(FEATURES, 1.0))
 
     def _citations(self, text: str) -> list[Citation]:
         """The answer's sentence first, then the document's other sentences."""
         sents = sorted(split_sentences(self.document), key=lambda s: text not in s.text)
         return [Citation(n, DOC_ID, self.document.title, s.section, s.start, s.end, s.text, round(1.0 / n, 4),
                          highlight_start=s.start, highlight_end=s.end) for n, s in enumerate(sents, start=1)]
+
+
+#: What FakeReader finds for the questions the unit tests ask of the tiny corpus (conftest.TINY_DOC).
+TINY_ANSWERS = {
+    "When was the treaty signed?": "3 May 1999",
+    "When was the Tiny Treaty signed?": "3 May 1999",
+    "Who chaired the signing?": "Dr. Jane Q. Smith",
+    "Where did the parties meet again in 2001?": "Delta",
+    "Where was it signed?": "Gamma City",
+    "Where was it?": "Delta",
+    "What goals does the treaty list?": "Lower tariffs",
+    "When did the parties meet in Epsilon?": "9 September 2009",
+}
+
+
+class FakeReader:
+    """A stand-in for the span reader (qa/reader/onnx_reader.py) in unit tests, so they test
+    passages, choosing and composing, not the model (the real one runs in integration tests).
+
+    A passage that holds the answer ``answers`` gives for the question offers it, beating "no
+    answer" by 6 logits; any other passage offers its first word and "no answer" wins by 6."""
+
+    name = "fake/reader"
+
+    def __init__(self, answers: dict[str, str] | None = None):
+        self.answers = dict(TINY_ANSWERS if answers is None else answers)
+        self.calls: list[tuple[str, int]] = []
+
+    def warm_up(self) -> None:
+        pass
+
+    def read(self, question: str, passages: list[str], widen: float = 0.0) -> list[Span | None]:
+        self.calls.append((question, len(passages)))
+        want = self.answers.get(question)
+        out = []
+        for text in passages:
+            at = text.find(want) if want else -1
+            if at >= 0:
+                out.append(Span(at, at + len(want), score=8.0, null=2.0))
+            elif text.strip():
+                first = len(text) - len(text.lstrip())
+                out.append(Span(first, first + len(text.split()[0]), score=-4.0, null=2.0))
+            else:
+                out.append(None)
+        return out

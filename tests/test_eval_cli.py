@@ -31,7 +31,7 @@ def test_eval_prints_summary_and_writes_report(run, tmp_path):
     report = json.loads((out / "report.json").read_text())
     assert report["testset"]["format"] == "jsonl" and len(report["records"]) == 6
     assert report["top_k"] == 3 and report["retrieval_depth"] == 10  # the default top_k
-    for name in ("report.md", "failures.jsonl", "failures.csv", "confidence.png", "hit_at_k.png"):
+    for name in ("report.md", "failures.jsonl", "failures.csv", "confidence.png", "hit_at_k.png", "reliability.png"):
         assert (out / name).is_file()
 
 

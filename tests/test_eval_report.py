@@ -112,7 +112,8 @@ def test_report_files_and_recomputable_aggregates(tmp_path):
     report = build_report(FakeQA(), ts, records, summarize(records), top_k=5)
     paths = write_report(report, tmp_path / "out")
     assert {p.name for p in (tmp_path / "out").iterdir()} == {
-        "report.json", "report.md", "failures.jsonl", "failures.csv", "confidence.png", "hit_at_k.png"}
+        "report.json", "report.md", "failures.jsonl", "failures.csv", "confidence.png", "hit_at_k.png",
+        "reliability.png"}
 
     saved = load_report(paths["json"])
     assert "api_key" not in saved["settings"] and saved["model"] == "fake/bow"
@@ -136,9 +137,24 @@ def test_report_files_and_recomputable_aggregates(tmp_path):
 
     md = paths["md"].read_text()
     assert "| answer contained (all) | 40.0% |" in md and "## Failures (3)" in md and "![hit@k](hit_at_k.png)" in md
-    for png in ("confidence.png", "hit_at_k.png"):
+    for png in ("confidence.png", "hit_at_k.png", "reliability.png"):
         data = (tmp_path / "out" / png).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 5000
+
+
+def test_reliability_bins_the_shown_answers_by_confidence():
+    from qa.eval.report import reliability
+
+    def rec(conf, right, answerable=True, shown=True):
+        return {"confidence": conf, "prediction": "x" if shown else None, "answerable": answerable,
+                "contained": int(right)}
+
+    rows = reliability([rec(0.05, False), rec(0.15, True), rec(0.12, False), rec(0.95, True), rec(1.0, True),
+                        rec(0.97, True, answerable=False), rec(0.5, True, shown=False)])
+    # declined questions are left out; 1.0 falls in the top bin; an answer to an unanswerable
+    # question is wrong whatever it says
+    assert [(round(c, 3), round(r, 3), n) for c, r, n in rows] == [
+        (0.05, 0.0, 1), (0.135, 0.5, 2), (0.973, 0.667, 3)]
 
 
 def test_markdown_escapes_table_breakers(tmp_path):

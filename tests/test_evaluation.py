@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from qa.answer.confidence import FEATURES
 from qa.core.errors import TestSetError
 from qa.eval.datasets import TestItem, load_testset, read_testset
 from qa.eval.run import evaluate, summarize
@@ -141,7 +142,7 @@ def test_records_and_metrics_on_tiny_corpus(tiny_qa):
     t1 = by_id["t1"]
     assert t1["prediction"] == "3 May 1999" and t1["em"] == 1.0 and t1["contained"] == 1.0
     assert t1["evidence_rank"] == 1 and t1["latency_ms"] > 0 and t1["question_type"] == "when"
-    assert set(t1["signals"]) == {"reader", "rank", "dense", "entity"}  # the confidence features
+    assert tuple(t1["signals"]) == FEATURES  # the confidence features
     assert by_id["t5"]["answerable"] is False and by_id["t5"]["has_evidence"] is False
     assert by_id["t5"]["evidence_rank"] is None
     assert by_id["t4"]["ndcg@10"] is not None and 0 <= by_id["t4"]["ndcg@10"] <= 1

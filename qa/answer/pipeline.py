@@ -72,15 +72,16 @@ def clean_history(turns: list[Turn], max_chars: int) -> list[Turn]:
 
 class QA:
     def __init__(self, settings: Settings | None = None, embedder: Embedder | None = None,
-                 build_in_child: bool = False):
+                 build_in_child: bool = False, reader=None):
         """``build_in_child``: when the index must be built before answering, build it in a child
         ``qa build`` process (qa/index/child.py), so a long-running server never holds the bulk
         embedder's memory. ``build()`` itself always builds here, and so does a QA given its own
-        ``embedder`` (a child process loads the configured model, not that object)."""
+        ``embedder`` (a child process loads the configured model, not that object). ``reader``:
+        anything with the span reader's ``read``/``warm_up`` (default: the shipped model)."""
         self.settings = settings or load_settings()
         self.build_in_child = build_in_child and embedder is None
         self._embedder = embedder
-        self._reader = None
+        self._reader = reader
         self._index: Index | None = None
         self._lock = threading.Lock()
         self._checked = time.monotonic()  # when we last looked for a newer build

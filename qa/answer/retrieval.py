@@ -56,6 +56,45 @@ def _share(expanded: list[frozenset[str]], have: frozenset[str]) -> float:
     return sum(1 for m in expanded if not m.isdisjoint(have)) / len(expanded)
 
 
+def _titled_docs(index: Index, q_sets: list[frozenset[str]], cached) -> dict[str, frozenset[str]]:
+    """doc id -> its title's terms, for the documents whose title the question names."""
+    wanted = frozenset().union(*q_sets)
+    out = {}
+    for doc_id in index.documents:
+        title = cached.title(doc_id)
+        if not title.isdisjoint(wanted):
+            out[doc_id] = title
+    return out
+
+
+def _lexical(index: Index, qterms: list[str], q_sets: list[frozenset[str]], titled: dict[str, frozenset[str]],
+             cached) -> np.ndarray:
+    """BM25 of every sentence, with the question's words that a document's title says counted
+    alike for all of that document's sentences.
+
+    Every passage of a document is about its title, whether it repeats the title's words or not:
+    "When was the Central Asia plus Japan dialogue declared?" must find "The dialogue was formally
+    declared on 28 August 2004", not the 2025 summit's sentence because it spells out "Central
+    Asia plus Japan" (and "declared" weighs little against four title words). So a sentence of
+    such a document scores BM25 of the rest of the question plus the most any of its sentences
+    gets from the title's words."""
+    bm25 = index.lexical.scores(qterms)
+    by_rest: dict[tuple[str, ...], list[str]] = {}
+    for doc_id, title in titled.items():
+        rest = tuple(t for t, m in zip(qterms, q_sets) if m.isdisjoint(title))
+        by_rest.setdefault(rest, []).append(doc_id)
+    if not by_rest:
+        return bm25
+    out = bm25.copy()
+    for rest, docs in by_rest.items():
+        reduced = index.lexical.scores(list(rest))
+        for doc_id in docs:
+            rows = cached.rows(doc_id)
+            if len(rows):
+                out[rows] = reduced[rows] + float(np.max(bm25[rows] - reduced[rows]))
+    return out
+
+
 def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, settings: Settings) -> Retrieved:
     n_sent = len(index.sentences)
     k = min(settings.candidates, n_sent)
@@ -67,7 +106,11 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     c_scores, c_ids = index.chunk_vectors.search(qvec, min(settings.candidates, len(index.chunks)))
     chunk_dense = {int(i): float(s) for s, i in zip(c_scores, c_ids) if i >= 0}
 
-    bm25 = index.lexical.scores(qterms)
+    matches = index.lexical.matches
+    q_sets = [matches(t) for t in qterms]
+    cached = terms_of(index)
+    titled = _titled_docs(index, q_sets, cached)
+    bm25 = _lexical(index, qterms, q_sets, titled, cached)
     if len(bm25) > k:  # partial sort: O(n) instead of sorting every sentence
         top = np.argpartition(-bm25, k - 1)[:k]
         top = top[np.lexsort((top, -bm25[top]))]
@@ -86,12 +129,9 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     weights = settings.fusion_weights
     # Each question term becomes the set of corpus terms it matches (prefix forms included),
     # once per question; every per-sentence test below is then a set operation in C.
-    matches = index.lexical.matches
-    q_sets = [matches(t) for t in qterms]
     focus_sets = [matches(t) for t in analysis.focus_terms]
     entity_sets = [matches(t) for t in analysis.entities]
     q_union = frozenset().union(*q_sets)
-    cached = terms_of(index)
     sent_terms = cached.sentence
     missing = [i for i in cands if i not in dense]
     if missing:
@@ -106,12 +146,13 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
                 chunk_dense[ci] = float(index.chunk_vectors.reconstruct(ci) @ q)
             cd = max(cd, chunk_dense[ci])
         bare = sent_terms(i, with_section=False)
+        given = titled.get(index.sentences[i].doc_id, frozenset())  # what its title already says
         sig = {
             "dense": max(0.0, dense[i]),
             "chunk_dense": max(0.0, cd),
             "lexical": float(bm25[i]) / max_bm25 if max_bm25 > 0 else 0.0,
-            "coverage": _share(focus_sets, sent_terms(i)),
-            "entity": _share(entity_sets, cached.window(i)) if entity_sets else 1.0,
+            "coverage": _share(focus_sets, sent_terms(i) | given),
+            "entity": _share(entity_sets, cached.window(i) | given) if entity_sets else 1.0,
             # share of the sentence's own terms that no question term matches
             "novelty": len(bare - q_union) / len(bare) if bare else 0.0,
         }

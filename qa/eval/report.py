@@ -7,7 +7,8 @@ A report folder holds
 - ``report.md``: the same for people (summary, per-kind table, failures);
 - ``failures.jsonl`` / ``failures.csv``: the questions answered wrongly, with the reason;
 - ``confidence.png``: confidence of answerable vs unanswerable questions, threshold marked;
-- ``hit_at_k.png``: share of questions whose evidence is among the first k citations, k = 1..10.
+- ``hit_at_k.png``: share of questions whose evidence is among the first k citations, k = 1..10;
+- ``reliability.png``: share of right answers per tenth of the confidence (a reliability diagram).
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ def write_report(report: dict, folder: Path, plots: bool = True) -> dict[str, Pa
         threshold = report.get("settings", {}).get("abstain_threshold")
         paths["confidence.png"] = plot_confidence(report["records"], threshold, folder / "confidence.png")
         paths["hit_at_k.png"] = plot_hit_curve(report["metrics"], folder / "hit_at_k.png")
+        paths["reliability.png"] = plot_reliability({Path(report["testset"]["path"]).name: report["records"]},
+                                                    folder / "reliability.png")
     paths["md"] = _write(folder / "report.md", to_markdown(report, fails, plots=plots))
     return paths
 
@@ -155,7 +158,8 @@ def to_markdown(report: dict, fails: list[dict] | None = None, plots: bool = Tru
             lines.append(f"| {_md(k)} | {v['questions']} | {fmt(v['contained'], '%')} | {fmt(v['exact_match'], '%')} | "
                          f"{fmt(v['f1'], '%')} | {fmt(v['abstained'], '%')} |")
     if plots:
-        lines += ["", "## Plots", "", "![confidence](confidence.png)", "", "![hit@k](hit_at_k.png)"]
+        lines += ["", "## Plots", "", "![confidence](confidence.png)", "", "![hit@k](hit_at_k.png)", "",
+                  "![reliability](reliability.png)"]
     lines += ["", f"## Failures ({len(fails)})", ""]
     if fails:
         lines += ["| id | reason | question | gold | shown answer | conf. |", "| --- | --- | --- | --- | --- | --- |"]
@@ -196,6 +200,44 @@ def plot_confidence(records: list[dict], threshold: float | None, path: Path) ->
     ax.set_ylabel("questions")
     ax.set_title("Confidence: answerable vs unanswerable questions")
     ax.legend(loc="upper left")
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+    return path
+
+
+def reliability(records: list[dict], bins: int = 10) -> list[tuple[float, float, int]]:
+    """(mean confidence, share right, answers) per confidence bin of the answers shown; right =
+    answerable and the answer contains a gold answer (what the confidence estimates)."""
+    shown = [r for r in records if r.get("prediction") is not None and not r.get("error")]
+    rows = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        got = [r for r in shown if lo <= r["confidence"] < hi or (b == bins - 1 and r["confidence"] == 1.0)]
+        if got:
+            rows.append((sum(r["confidence"] for r in got) / len(got),
+                         sum(1 for r in got if r["answerable"] and r["contained"]) / len(got), len(got)))
+    return rows
+
+
+def plot_reliability(domains: dict[str, list[dict]], path: Path) -> Path:
+    """A reliability diagram: per domain (a test set), the share of right answers against the mean
+    confidence in each tenth of the confidence; on the diagonal the confidence means what it says."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 5), dpi=110)
+    ax.plot([0, 1], [0, 1], color="grey", linestyle=":", linewidth=1, label="perfectly calibrated")
+    for name, records in domains.items():
+        rows = reliability(records)
+        if rows:
+            n = sum(k for _, _, k in rows)
+            ax.plot([c for c, _, _ in rows], [r for _, r, _ in rows], marker="o", label=f"{name} ({n} answers)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("confidence (mean of the bin)")
+    ax.set_ylabel("answers that are right")
+    ax.set_title("Reliability of the confidence")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper left", fontsize=8)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

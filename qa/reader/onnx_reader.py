@@ -27,10 +27,6 @@ _LOADED: dict[tuple[str, int], tuple] = {}
 _LOADING = threading.Lock()
 
 
-def reader_available(path: Path = MODEL_FILE) -> bool:
-    return Path(path).is_file()
-
-
 class Reader:
     def __init__(self, path: Path | None = None, threads: int = 2, max_length: int = MAX_LENGTH):
         self.path = Path(path or MODEL_FILE)
