@@ -11,8 +11,7 @@ Its confidence is a logistic model over the reader's margin and a few retrieval 
 from __future__ import annotations
 
 from qa.core.config import Settings
-from qa.answer.confidence import confidence, features, type_fits
-from qa.core.text import fold
+from qa.answer.confidence import confidence, features
 from qa.index.store import Index
 from qa.answer.question import QuestionAnalysis
 from qa.answer.read import Reading
@@ -120,21 +119,6 @@ def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis,
             a_start = min(a_start, index.sentences[region[0]].start)
             a_end = max(a_end, index.sentences[region[1]].end)
     sig = next((s.signals for s in retrieved.ranked if s.sentence == sentence), {})
-    text = index.documents[index.sentences[sentence].doc_id].text
-    answer = fold(text_of(index, best)).lower()
-    others = [r for r in readings if r is not best]
-    rival = max((r.span.margin for r in others), default=best.span.margin - 10.0)
-    agree = any(answer and (o in answer or answer in o) for o in
-                (fold(text_of(index, r)).lower() for r in others) if o)
-    feats = features(reader=best.span.margin / 10.0,
-                     shared=(best.span.score - max(r.span.null for r in readings)) / 10.0,
-                     runner_up=min(1.0, (best.span.margin - rival) / 10.0), agree=float(agree),
-                     type=float(type_fits(analysis.expected_span, text[best.span.start:best.span.end])),
-                     rank=1.0 / (1.0 + p.rank), dense=sig.get("dense", 0.0), entity=sig.get("entity", 1.0))
+    feats = features(reader=best.span.margin / 10.0, rank=1.0 / (1.0 + p.rank), dense=sig.get("dense", 0.0),
+                     entity=sig.get("entity", 1.0))
     return sentence, a_start, a_end, feats
-
-
-def text_of(index: Index, reading: Reading) -> str:
-    """The span a reading offers, as text."""
-    doc = index.documents[index.sentences[reading.passage.sentence].doc_id]
-    return doc.text[reading.span.start:reading.span.end]
