@@ -42,7 +42,7 @@ def setup(tmp_path):
 
 def _contents(settings, embedder):
     index = load_index(settings, embedder.name, embedder.dim)
-    vecs = index.sentence_vectors.reconstruct_batch(list(range(index.sentence_vectors.size)))
+    vecs = index.search.vectors("sentence", list(range(index.search.count("sentence"))))
     return ([(s.doc_id, s.start, s.end, s.text) for s in index.sentences], vecs,
             {d: doc.text for d, doc in index.documents.items()})
 
@@ -129,7 +129,7 @@ def test_an_8_bit_index_lends_nothing(setup, monkeypatch):
     (corpus / "long.md").write_text("# Long\n\n" + " ".join(f"Village {i} grows crop {i * 7}." for i in range(400)),
                                     encoding="utf-8")
     build_index(settings, FakeEmbedder())
-    assert load_index(settings, FakeEmbedder.name, FakeEmbedder.dim).sentence_vectors.kind == "ivf-sq8"
+    assert load_index(settings, FakeEmbedder.name, FakeEmbedder.dim).search.vector_index("sentence").kind == "ivf-sq8"
     (corpus / "b.md").write_text(DOCS["b.md"].replace("1710", "1712"), encoding="utf-8")
     e = CountingEmbedder()
     m = build_index(settings, e)
