@@ -54,8 +54,10 @@ def _full(settings, tmp_path):
     return _contents(fresh, FakeEmbedder())
 
 
-def test_a_changed_file_is_the_only_one_embedded(setup, tmp_path):
+@pytest.mark.parametrize("backend", ["faiss", "milvus"])
+def test_a_changed_file_is_the_only_one_embedded(setup, tmp_path, backend):
     settings, corpus = setup
+    settings = settings.replace(vector_backend=backend)
     first = CountingEmbedder()
     m1 = build_index(settings, first)
     assert m1["update"] == {"embedded": len(first.texts), "kept": 0, "from": None}
@@ -142,3 +144,15 @@ def test_a_file_skipped_for_a_limit_is_read_again_once_the_limit_is_raised(setup
     assert "over the limit" in m["skipped"]["c.md"]
     m = build_index(settings, FakeEmbedder())  # same bytes, higher limit
     assert "c.md" not in m["skipped"] and m["counts"]["documents"] == 3
+
+
+def test_switching_the_search_backend_embeds_nothing_again(setup):
+    """The vectors are the embedder's, not the engine's: FAISS -> Milvus -> FAISS lends them all."""
+    settings, corpus = setup
+    build_index(settings, FakeEmbedder())
+    for backend in ("milvus", "faiss"):
+        e = CountingEmbedder()
+        m = build_index(settings.replace(vector_backend=backend), e)
+        assert e.texts == [] and m["update"]["kept"] > 0 and m["backend"]["name"] == backend
+        index = load_index(settings.replace(vector_backend=backend), e.name, e.dim)
+        assert index.search.name == backend and index.search.count("sentence") == len(index.sentences)

@@ -102,6 +102,10 @@ class Settings:
     body_timeout: float = 60.0  # seconds a client has to send a request's body once its headers are in
     # Open connections served at once; beyond it the one waiting longest without a whole request is closed.
     max_connections: int = 2000
+    # Collections and access keys (qa/surfaces/access.py): "" = everyone sees every document; a path (the file
+    # may not exist yet: the admin page's Access tab writes it) = every question needs a key, which sees only
+    # the collections (top-level corpus folders) the file grants it.
+    access_file: str = ""
     # Thumbs up/down and corrections from the chat and the widget, one JSON line each (a test set
     # for `qa eval`); kept out of git
     feedback_path: Path = PROJECT_ROOT / "feedback" / "feedback.jsonl"

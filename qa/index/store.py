@@ -347,7 +347,11 @@ def build_index(
         stage(f"Reading {settings.corpus_dir}")
         hashes = file_hashes(settings.corpus_dir)
         before = _previous(settings, embedder)
-        corpus, sentences, chunks, vectors = _gather(settings, hashes, before, progress)
+        try:
+            corpus, sentences, chunks, vectors = _gather(settings, hashes, before, progress)
+        finally:
+            if before:  # a milvus-lite database stays locked while open
+                before["backend"].close()
         if not corpus.documents:
             why = "; ".join(r for _, r in corpus.skipped) or NO_FILES
             raise nothing_to_index(settings.corpus_dir, why)

@@ -35,7 +35,7 @@ def message(text: str) -> str:
     return _shell("Document", f"<p>{html.escape(text)}</p>")
 
 
-def page(doc: Document, start: int | None, end: int | None) -> str:
+def page(doc: Document, start: int | None, end: int | None, token: str = "") -> str:
     text = doc.text
     if start is None or end is None or not 0 <= start < end <= len(text):
         start = end = None
@@ -60,7 +60,9 @@ def page(doc: Document, start: int | None, end: int | None) -> str:
         html_text = html_text.replace("<mark>", '<mark id="passage">', 1)
     pages_here = pages_label(*doc.page_span(start, end)) if start is not None else ""
     where = f" · {pages_here}" if pages_here else ""
-    original = f' · <a href="/doc/{quote(doc.id)}?original=1">download the original</a>' if doc.kind != "text" else ""
+    signed = f"&amp;t={quote(token)}" if token else ""  # the link's access token (qa/surfaces/access.py)
+    original = (f' · <a href="/doc/{quote(doc.id)}?original=1{signed}">download the original</a>'
+                if doc.kind != "text" else "")
     meta = html.escape(doc.id) + where + original
     return _shell(doc.title, f"<h1>{html.escape(doc.title)}</h1><p class=\"meta\">{meta}</p>"
                              f"<div class=\"text\">{html_text}</div>")
