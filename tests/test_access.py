@@ -166,6 +166,7 @@ def test_document_view_opens_only_through_its_own_links(client, two_teams):
         assert r.status_code == 404 and "no such document" in r.text
         _no_north(r.text)
         assert client.get("/doc/north/station.md?original=1", headers=headers).status_code == 404
+        assert client.get("/doc/north/station.md?image=1", headers=headers).status_code == 404
     assert client.get(bare, headers=_auth(keys["north"])).status_code == 200
     south = client.post("/api/ask", json={"question": "When was the cistern built?"}, headers=_auth(keys["south"])).json()
     token = south["citations"][0]["link"].split("&t=")[1].split("#")[0]

@@ -75,9 +75,12 @@ def _fold(text: str) -> str:
     return _squash(text).casefold()
 
 
-def doc_link(doc: str, start: int, end: int, sign=None) -> str:
-    """The document view of a passage; ``sign(doc)`` gives the token a server with access keys
+def doc_link(doc: str, start: int, end: int, hs: int | None = None, he: int | None = None, sign=None) -> str:
+    """The document view at a citation: its supporting sentence (``hs``..``he``) highlighted and
+    scrolled to, else the whole excerpt; ``sign(doc)`` gives the token a server with access keys
     needs to open it (qa/surfaces/access.py)."""
+    if hs is not None and he is not None and start <= hs < he <= end:
+        start, end = hs, he
     token = f"&t={quote(sign(doc))}" if sign is not None else ""
     return f"/doc/{quote(doc)}?start={start}&end={end}{token}#passage"
 
@@ -146,7 +149,7 @@ def view(answer: Answer, sign=None) -> AnswerView:
         sentence = _segments(sentence_text, hs, marks)
         passage = _segments(c.text, c.start, marks)
         shown.append(SourceView(n=c.n, title=c.title, section=c.section, doc=c.doc,
-                                link=doc_link(c.doc, c.start, c.end, sign), sentence=sentence, passage=passage,
+                                link=doc_link(c.doc, c.start, c.end, hs, he, sign), sentence=sentence, passage=passage,
                                 supports=supports, pages=pages_label(c.page, c.page_end)))
     if declined:
         return AnswerView("declined", DECLINED, None, "", round(100 * answer.score), _decline_note(answer),
@@ -184,7 +187,7 @@ def answer_json(answer: Answer, sign=None) -> dict:
     (send it back with the answer in ``history`` for follow-ups) and its ``view``."""
     out = answer.to_dict()
     for c in out["citations"]:
-        c["link"] = doc_link(c["doc"], c["start"], c["end"], sign)
+        c["link"] = doc_link(c["doc"], c["start"], c["end"], c["highlight_start"], c["highlight_end"], sign)
     source = answer_source(answer)
     out["source"] = None if source is None else {"doc": source[0], "start": source[1], "end": source[2]}
     out["view"] = view(answer, sign).to_dict()
