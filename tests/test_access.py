@@ -220,3 +220,19 @@ def test_the_chat_and_its_api_see_only_the_keys_collections(client, two_teams):
             assert "icebreaker every" in events
         else:
             _no_north(events)
+
+
+def test_the_admin_page_has_the_access_tab(two_teams, tmp_path):
+    from qa.surfaces.access_tab import access_tab
+    import gradio as gr
+
+    qa, keys = two_teams
+    access = Access(qa.settings.access_file)
+    with gr.Blocks():
+        on_load, outputs = access_tab(qa, access)
+    table, choices = on_load()
+    assert [row[0] for row in table] == ["north team", "south team"] and len(outputs) == 2
+    assert keys["north"] not in str(table)  # only the start of each hash is shown
+    assert choices["choices"] in (["."] + ["north", "south"], [(c, c) for c in [".", "north", "south"]])
+    with gr.Blocks():
+        assert access_tab(qa, Access(None)) == (None, [])  # off: says how to turn it on
