@@ -216,3 +216,16 @@ def test_bm25_scores_agree_with_the_faiss_backend(make):
         want, got = reference.lexical(query, 6), backend.lexical(query, 6)
         assert sorted(got.ids.tolist()) == sorted(want.ids.tolist())
         assert np.allclose(got.scores_of(list(range(6))), want.scores_of(list(range(6))), rtol=1e-4, atol=1e-6)
+
+
+def test_hybrid_fuses_dense_and_bm25_by_reciprocal_rank(filled):
+    """Milvus fuses with its RRF ranker in one call, FAISS in Python: the same ranking either way."""
+    from qa.index.backend import rrf
+
+    query, words = _unit(len(SENTENCES), 0)[3], terms("alpha river")
+    scores, ids = filled.hybrid(query, words, 4)
+    _, dense = filled.dense("sentence", query, 4)
+    want_scores, want_ids = rrf([dense, filled.lexical(words, 4).ids], 4)
+    assert ids.tolist() == want_ids.tolist() and np.allclose(scores, want_scores, atol=1e-6)
+    _, north = filled.hybrid(query, words, 6, NORTH)
+    assert set(north.tolist()) <= {0, 1, 2}

@@ -78,6 +78,17 @@ class LexicalHits:
         return self.score_of(list(ids)) if len(ids) else np.zeros(0, np.float32)
 
 
+def rrf(rankings: list[Sequence[int]], k: int, rrf_k: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Reciprocal rank fusion of ``rankings`` (ids best first): the ``k`` best (scores, ids),
+    ties by id."""
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, i in enumerate(ranking, start=1):
+            fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (rrf_k + rank)
+    best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+    return np.array([s for _, s in best], np.float32), np.array([i for i, _ in best], np.int64)
+
+
 class SearchBackend(Protocol):
     name: str
     dim: int
@@ -93,6 +104,11 @@ class SearchBackend(Protocol):
 
     def lexical(self, query_terms: list[str], k: int, where: Where | None = None) -> LexicalHits:
         """The ``k`` sentences with the best BM25 score for ``query_terms`` (already tokenised)."""
+
+    def hybrid(self, query: np.ndarray, query_terms: list[str], k: int, where: Where | None = None,
+               rrf_k: int = 60) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids) of the ``k`` best sentences by reciprocal rank fusion of the dense and
+        BM25 rankings (each ``k`` deep): sum of 1 / (rrf_k + rank), rank from 1."""
 
     def vectors(self, kind: str, ids: Sequence[int]) -> np.ndarray:
         """(len(ids), dim) stored vectors, in the order of ``ids``."""

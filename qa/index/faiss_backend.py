@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qa.index.backend import KINDS, LexicalHits, Pieces, Where, collection_of
+from qa.index.backend import KINDS, LexicalHits, Pieces, Where, collection_of, rrf
 from qa.index.lexical import LexicalIndex
 from qa.index.vectors import VectorIndex
 
@@ -170,6 +170,10 @@ class FaissBackend:
         top = top[bm25[top] > 0]
         ids = self._ids["sentence"]
         return LexicalHits(ids[top], bm25[top], lambda want: bm25[self._rows("sentence", want)])
+
+    def hybrid(self, query: np.ndarray, query_terms: list[str], k: int, where: Where | None = None,
+               rrf_k: int = 60) -> tuple[np.ndarray, np.ndarray]:
+        return rrf([self.dense("sentence", query, k, where)[1], self.lexical(query_terms, k, where).ids], k, rrf_k)
 
     def vectors(self, kind: str, ids: Sequence[int]) -> np.ndarray:
         if not len(ids):

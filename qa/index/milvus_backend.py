@@ -227,6 +227,22 @@ class MilvusBackend:
         return LexicalHits(np.array([i for _, i in found], np.int64), np.array([s for s, _ in found], np.float32),
                            score_of if text else (lambda ids: np.zeros(len(ids), np.float32)))
 
+    def hybrid(self, query: np.ndarray, query_terms: list[str], k: int, where: Where | None = None,
+               rrf_k: int = 60) -> tuple[np.ndarray, np.ndarray]:
+        """Milvus's own hybrid search: both requests in one call, fused by its RRF ranker."""
+        from pymilvus import AnnSearchRequest, RRFRanker
+
+        text = " ".join(_token(t) for t in query_terms)
+        expr = self._filter(where)
+        requests = [AnnSearchRequest([np.asarray(query, np.float32).reshape(-1).tolist()], "vec",
+                                     {"metric_type": "IP", "params": {"ef": max(EF_SEARCH, 2 * k)}}, k, expr=expr)]
+        if text:
+            requests.append(AnnSearchRequest([text], "sparse", {"metric_type": "BM25"}, k, expr=expr))
+        hits = self._client.hybrid_search(self._names["sentence"], requests, RRFRanker(rrf_k), limit=k,
+                                          output_fields=["id"])[0]
+        best = sorted(((float(h["distance"]), int(h["id"])) for h in hits), key=lambda si: (-si[0], si[1]))
+        return np.array([s for s, _ in best], np.float32), np.array([i for _, i in best], np.int64)
+
     def vectors(self, kind: str, ids: Sequence[int]) -> np.ndarray:
         ids = [int(i) for i in ids]
         got: dict[int, list] = {}
