@@ -53,6 +53,9 @@ class AnswerView:
     note: str  # a sentence under the headline ("This may be wrong ...", why it was declined)
     sources_label: str  # "Sources" | "Closest passages"
     sources: tuple[SourceView, ...] = field(default_factory=tuple)
+    #: show the headline's first letter in capitals: it is copied from mid-sentence ("the
+    #: Presidents of ..."). Only the display changes; the text stays as the document has it.
+    capitalise: bool = False
 
     def to_dict(self) -> dict:
         """Plain JSON values (lists, not tuples), exactly what the API sends."""
@@ -155,8 +158,22 @@ def view(answer: Answer, sign=None) -> AnswerView:
         return AnswerView("declined", DECLINED, None, "", round(100 * answer.score), _decline_note(answer),
                           "Closest passages", tuple(shown))
     label = NOT_SURE if answer.uncertain else LIKELY
-    return AnswerView("answer", _squash(answer.text or ""), answer.answer_citation, label, round(100 * answer.score),
-                      UNCERTAIN_NOTE if answer.uncertain else "", "Sources", tuple(shown))
+    headline = _squash(answer.text or "")
+    return AnswerView("answer", headline, answer.answer_citation, label, round(100 * answer.score),
+                      UNCERTAIN_NOTE if answer.uncertain else "", "Sources", tuple(shown),
+                      capitalise=starts_in_lower_case(headline))
+
+
+def starts_in_lower_case(text: str) -> bool:
+    """True when the first word is all small letters ("the", "about", "de"), so a capital makes
+    it read as an answer; never for words with capitals or signs inside ("iPhone", "e.g.", "mRNA")."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return first.isalpha() and first.islower()
+
+
+def display_headline(v: AnswerView) -> str:
+    """The headline as the terminal shows it: first letter capitalised when ``v.capitalise``."""
+    return v.headline[:1].upper() + v.headline[1:] if v.capitalise else v.headline
 
 
 def _locate(text: str, offset: int, needle: str) -> tuple[int | None, int | None]:
