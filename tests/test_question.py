@@ -84,6 +84,6 @@ def test_compound_ordinals_and_title_case():
 def test_follow_up_rewrite():
     history = [Turn("user", "When was the first summit?"), Turn("assistant", "20 December 2025")]
     q = rewrite("Who chaired it?", history)
-    assert q.startswith("Who chaired it?") and "summit" in q and "2025" in q
+    assert q.startswith("Who chaired the first summit?") and "2025" in q  # "it" spelt out (qa/answer/followup.py)
     assert rewrite("Who chaired the first leaders' summit in Tokyo?", history) == "Who chaired the first leaders' summit in Tokyo?"
     assert needs_context("Why?") and not needs_context("Why does Turkmenistan stay neutral today?")

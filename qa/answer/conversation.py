@@ -1,10 +1,10 @@
-"""Follow-up questions: carry the topic of earlier turns into the retrieval query.
+"""Conversation history as the surfaces send it, and the retrieval query of a follow-up.
 
 "Who chaired it?" after "When was the first summit?" has nothing to search for on its own.
-Without an LLM, the robust move is to append the content words of the previous user turn
-(and of the answer it got) when the new question looks dependent: it uses a pronoun or a
-demonstrative, or it has fewer than three content words. The question type still comes from
-the new question alone, so "Who" stays a who-question.
+Without an LLM, the robust move is to spell out its pronouns and append the content words of
+its chain's turns (qa/answer/followup.py) when the new question looks dependent: it uses a
+pronoun or a demonstrative, or it has fewer than three content words. The question type still
+comes from the new question alone, so "Who" stays a who-question.
 """
 
 from __future__ import annotations
@@ -12,38 +12,21 @@ from __future__ import annotations
 import html
 import re
 
-from qa.core.text import STOPWORDS, fold, words
+from qa.answer.followup import needs_context, resolve  # noqa: F401 (needs_context: re-exported)
 from qa.core.types import Turn
-
-_DEPENDENT = re.compile(
-    r"\b(it|its|they|them|their|this|that|these|those|there|he|him|his|she|her|then|the same|"
-    r"that meeting|this meeting|the meeting|the event|the summit|the dialogue|the initiative)\b",
-    re.IGNORECASE,
-)
-
-
-def needs_context(question: str) -> bool:
-    content = [w for w in words(question) if w not in STOPWORDS]
-    return bool(_DEPENDENT.search(fold(question))) or len(content) < 3
 
 
 def rewrite(question: str, history: list[Turn] | None, source_text=None) -> str:
-    """The query to retrieve with: the question, plus earlier context when it needs some.
+    """The query to retrieve with: the question with its pronouns spelt out, plus the words of
+    its chain (qa/answer/followup.py) when it needs context.
 
-    The context is the previous question and answer, and -- when the answer says where it came
-    from (``Turn.source``, resolved to text by ``source_text``) -- the sentence it was copied
-    from: "Who attended it?" after "When was the dialogue declared?" is about the declaration
-    that sentence describes, not about whatever else mentions the dialogue."""
-    if not history or not needs_context(question):
-        return question
-    last_user = next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), "")
-    answer = next((t for t in reversed(history) if t.role == "assistant" and t.content.strip()), None)
-    # Only the first line of the previous answer (the answer itself, not its sources).
-    last_answer = answer.content.strip().splitlines()[0] if answer else ""
-    if answer is not None and answer.source is not None and source_text is not None:
-        last_answer = f"{last_answer} {source_text(answer.source)}"
-    context = " ".join(dict.fromkeys(w for w in words(f"{last_user} {last_answer}") if w not in STOPWORDS))
-    return f"{question} {context}".strip() if context else question
+    The context is the chain's first question and answer, the last one, and -- when an answer
+    says where it came from (``Turn.source``, resolved to text by ``source_text``) -- the
+    sentence the chain's first answer was copied from: "Who attended it?" after "When was the
+    dialogue declared?" is about the declaration that sentence describes, not about whatever
+    else mentions the dialogue."""
+    r = resolve(question, history, source_text)
+    return f"{r.question} {r.context}".strip() if r.context else r.question
 
 
 _CARD_SOURCE = re.compile(r'data-qa-source="([^"]*)"')

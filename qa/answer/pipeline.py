@@ -13,18 +13,20 @@ import re
 import threading
 import time
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from qa.answer.compose import compose
 from qa.core.config import Settings, load_settings
-from qa.answer.conversation import parse_history, rewrite
+from qa.answer.conversation import parse_history
+from qa.answer.followup import resolve
 from qa.embed.model import Embedder
 from qa.embed.factory import load_embedder
 from qa.core.errors import BadQuestionError, IndexStateError
 from qa.index.store import Index, build_index, current_build, load_index, stale_reasons
 from qa.answer.question import QuestionAnalysis, analyse
 from qa.answer.read import passages, read
-from qa.answer.retrieval import retrieve
+from qa.answer.retrieval import Retrieved, retrieve
+from qa.core.text import terms
 from qa.core.types import Answer, Turn
 
 log = logging.getLogger(__name__)
@@ -68,6 +70,15 @@ def clean_history(turns: list[Turn], max_chars: int) -> list[Turn]:
     to ``max_chars`` characters (a 1 MB turn made one answer take a minute)."""
     return [t if len(t.content) <= max_chars else Turn(t.role, t.content[:max_chars], t.source)
             for t in turns[-MAX_HISTORY_TURNS:]]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    question: str  # the cleaned question
+    query: str  # what retrieval searches with
+    analysis: QuestionAnalysis
+    reading: str  # what the reader is asked: a follow-up with its pronouns spelt out
+    anchor: int | None  # the sentence a follow-up's chain is about, read first
 
 
 class QA:
@@ -218,22 +229,34 @@ class QA:
 
     def prepare(self, question, history=None) -> tuple[str, str, QuestionAnalysis]:
         """(clean question, retrieval query, analysis): everything before retrieval."""
-        return self._prepare(question, history)[:3]
+        p = self._prepare(question, history)
+        return p.question, p.query, p.analysis
 
-    def _prepare(self, question, history=None) -> tuple[str, str, QuestionAnalysis, int | None]:
-        """``prepare`` plus the sentence a follow-up refers to: the one the previous answer was
-        copied from (None when the question stands alone or the answer named no source)."""
+    def _prepare(self, question, history=None) -> "_Prepared":
+        """``prepare`` plus what a follow-up reads: the question with its pronouns spelt out and
+        the sentence its chain's first answer was copied from (qa/answer/followup.py)."""
         s = self.settings
         question = clean_question(question, s.max_question_chars)
         turns = clean_history(parse_history(history), 2 * s.max_question_chars)
-        query = rewrite(question, turns, self._source_text) if s.history_rewrite else question
         asked = analyse(question)  # the type comes from the new question only; terms from the query
-        if query == question:
-            return question, query, asked, None
+        r = resolve(question, turns, self._source_text) if s.history_rewrite else None
+        if r is None or not r.context:
+            return _Prepared(question, question, asked, question, None)
+        query = f"{r.question} {r.context}"
         analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span,
-                           list_of=asked.list_of, own_terms=asked.terms)
-        last = next((t for t in reversed(turns) if t.role == "assistant"), None)
-        return question, query, analysis, self._sentence_at(last.source) if last and last.source else None
+                           list_of=asked.list_of, own_terms=analyse(r.question).terms)
+        anchor = self._sentence_at(r.anchor) if r.anchor else None
+        if anchor is not None and not self._tells(anchor, asked.entities):
+            anchor = None  # the question names a name or number the anchor's passage lacks: another event
+        return _Prepared(question, query, analysis, r.question, anchor)
+
+    def _tells(self, anchor: int, entities: tuple[str, ...]) -> bool:
+        """Whether the passage read around sentence ``anchor`` holds all of ``entities``."""
+        if not entities:
+            return True
+        p = passages(self.index, Retrieved([]), 1, anchor=anchor)[0]
+        have = set(terms(" ".join(self.index.sentences[k].text for k in range(p.first, p.last + 1))))
+        return set(entities) <= have
 
     def _sentence_at(self, source: tuple[str, int, int]) -> int | None:
         doc_id, start, _ = source
@@ -244,12 +267,13 @@ class QA:
 
     def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None) -> Answer:
         """Answer ``question`` from the corpus (``history``: earlier turns, for follow-ups)."""
-        question, query, analysis, anchor = self._prepare(question, history)
+        p = self._prepare(question, history)
+        question, query, analysis = p.question, p.query, p.analysis
         index = self.index
         qvec = self.embedder.encode([query])[0]
         retrieved = retrieve(index, qvec, analysis, self.settings)
-        # a follow-up reads around the sentence the previous answer came from first
-        found = passages(index, retrieved, self.settings.reader_passages, anchor=anchor)
-        readings = read(self.reader, index, question, found, widen=self.settings.reader_widen)
+        # a follow-up reads around the sentence its chain's first answer came from first
+        found = passages(index, retrieved, self.settings.reader_passages, anchor=p.anchor)
+        readings = read(self.reader, index, p.reading, found, widen=self.settings.reader_widen)
         return compose(index, retrieved, analysis, self.settings, question=question, query=query,
                        top_k=top_k or self.settings.top_k, readings=readings)
