@@ -39,6 +39,8 @@ def from_card(content: str) -> tuple[str, tuple[str, int, int] | None]:
     source it records. Other text is returned as it is."""
     if 'class="qa-answer' not in content:
         return content, None
+    if 'class="qa-answer is-overview' in content or 'class="qa-answer is-language' in content:
+        return "", None  # no answer to refer back to
     m = _CARD_HEADLINE.search(content)
     text = html.unescape(_TAG.sub("", m.group(1))).strip() if m else ""
     source = None

@@ -26,6 +26,9 @@ from qa.index.store import Index, build_index, current_build, load_index, stale_
 from qa.answer.question import QuestionAnalysis, analyse
 from qa.answer.read import passages, read
 from qa.answer.retrieval import Retrieved, retrieve
+from qa.answer.spelling import speller_for
+from qa.answer.language import Language, identify
+from qa.answer.overview import open_topic, overview
 from qa.core.text import terms
 from qa.core.types import Answer, Turn
 
@@ -79,6 +82,9 @@ class _Prepared:
     analysis: QuestionAnalysis
     reading: str  # what the reader is asked: a follow-up with its pronouns spelt out
     anchor: int | None  # the sentence a follow-up's chain is about, read first
+    corrected: str | None = None  # the question with its spelling corrected (None: nothing corrected)
+    standalone: bool = False  # not a follow-up: a bare topic ("Aso?") asks for an overview
+    language: Language | None = None  # asked in another language: answered with a note, not searched
 
 
 class QA:
@@ -238,17 +244,25 @@ class QA:
         s = self.settings
         question = clean_question(question, s.max_question_chars)
         turns = clean_history(parse_history(history), 2 * s.max_question_chars)
+        typed = question
+        speller = speller_for(self.index)
+        foreign = identify(question, speller.known)
+        if foreign is not None:
+            return _Prepared(typed, question, analyse(question), question, None, language=foreign)
+        if s.spell_correct:  # "whre was the dialouge declard?" is read as the documents spell it
+            question = speller.correct(question).text
+        corrected = question if question != typed else None
         asked = analyse(question)  # the type comes from the new question only; terms from the query
         r = resolve(question, turns, self._source_text) if s.history_rewrite else None
         if r is None or not r.context:
-            return _Prepared(question, question, asked, question, None)
+            return _Prepared(typed, question, asked, question, None, corrected, standalone=True)
         query = f"{r.question} {r.context}"
         analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span,
                            list_of=asked.list_of, own_terms=analyse(r.question).terms)
         anchor = self._sentence_at(r.anchor) if r.anchor else None
         if anchor is not None and not self._tells(anchor, asked.entities):
             anchor = None  # the question names a name or number the anchor's passage lacks: another event
-        return _Prepared(question, query, analysis, r.question, anchor)
+        return _Prepared(typed, query, analysis, r.question, anchor, corrected)
 
     def _tells(self, anchor: int, entities: tuple[str, ...]) -> bool:
         """Whether the passage read around sentence ``anchor`` holds all of ``entities``."""
@@ -269,11 +283,20 @@ class QA:
         """Answer ``question`` from the corpus (``history``: earlier turns, for follow-ups)."""
         p = self._prepare(question, history)
         question, query, analysis = p.question, p.query, p.analysis
+        if p.language is not None:
+            return Answer(question=question, abstained=True, text=None, answer_citation=None, score=0.0,
+                          question_type=analysis.qtype, retrieval_query=query, message=p.language.message,
+                          kind="language")
         index = self.index
         qvec = self.embedder.encode([query])[0]
         retrieved = retrieve(index, qvec, analysis, self.settings)
         # a follow-up reads around the sentence its chain's first answer came from first
         found = passages(index, retrieved, self.settings.reader_passages, anchor=p.anchor)
         readings = read(self.reader, index, p.reading, found, widen=self.settings.reader_widen)
-        return compose(index, retrieved, analysis, self.settings, question=question, query=query,
-                       top_k=top_k or self.settings.top_k, readings=readings)
+        answer = compose(index, retrieved, analysis, self.settings, question=question, query=query,
+                         top_k=top_k or self.settings.top_k, readings=readings)
+        answer.corrected = p.corrected
+        opened = open_topic(p.reading, bare=p.standalone)
+        if opened and answer.citations and (answer.abstained or opened[1]):  # an overview instead, when sure
+            answer = overview(index, retrieved, opened[0], answer) or answer
+        return answer

@@ -71,6 +71,7 @@ class Settings:
     # longer answers contain the gold more often, exact matches get rarer (chosen on the tune articles)
     reader_widen: float = 0.75
     history_rewrite: bool = True  # add the previous turn's topic words to follow-up questions
+    spell_correct: bool = True  # correct unknown words to the documents' own (qa/answer/spelling.py)
     confidence_weights: dict = field(default_factory=_default_confidence_weights)
     abstain_threshold: float = 0.11  # answer only when confidence >= this (0..1; calibrated, see qa.toml)
     # Answers with confidence below this are shown as uncertain ("check the sources"); `qa eval
