@@ -210,6 +210,7 @@ class QA:
                 self._index = self._load_index()
             self.embedder.warm_up()
             self.reader.warm_up()
+            speller_for(self._index)  # the documents' words and the English list, before the first question
 
     #: Settings that change what is in the index; the others only change how it is searched.
     INDEX_SETTINGS = ("corpus_dir", "index_dir", "chunk_chars", "chunk_overlap", "context_prefix", "embedding_backend")
