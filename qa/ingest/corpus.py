@@ -119,7 +119,7 @@ def read_document(path: Path, doc_id: str, root: Path | None = None, max_bytes: 
             raise CorpusError(f"{doc_id}: a link to a file outside the corpus folder; links out are not followed")
     check_size(doc_id, path.stat().st_size, max_bytes)  # before reading: a 200 MB file is never read
     got = extract(path.read_bytes(), doc_id, max_bytes)
-    return replace(parse_document(doc_id, got.text), pages=got.pages, kind=got.kind)
+    return replace(parse_document(doc_id, got.text), pages=got.pages, kind=got.kind, tables=got.tables)
 
 
 def read_or_skip(path: Path, doc_id: str, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Document | str:

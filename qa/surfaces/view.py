@@ -87,7 +87,11 @@ def _fold(text: str) -> str:
     return _squash(text).casefold()
 
 
-def doc_link(doc: str, start: int, end: int) -> str:
+def doc_link(doc: str, start: int, end: int, hs: int | None = None, he: int | None = None) -> str:
+    """The document view at a citation: its supporting sentence (``hs``..``he``) highlighted and
+    scrolled to, else the whole excerpt."""
+    if hs is not None and he is not None and start <= hs < he <= end:
+        start, end = hs, he
     return f"/doc/{quote(doc)}?start={start}&end={end}#passage"
 
 
@@ -157,7 +161,7 @@ def view(answer: Answer) -> AnswerView:
         sentence = _segments(sentence_text, hs, marks)
         passage = _segments(c.text, c.start, marks)
         shown.append(SourceView(n=c.n, title=c.title, section=c.section, doc=c.doc,
-                                link=doc_link(c.doc, c.start, c.end), sentence=sentence, passage=passage,
+                                link=doc_link(c.doc, c.start, c.end, hs, he), sentence=sentence, passage=passage,
                                 supports=supports, pages=pages_label(c.page, c.page_end)))
     read_as = answer.corrected or ""
     if answer.kind == "language":
@@ -202,7 +206,7 @@ def answer_json(answer: Answer) -> dict:
     (send it back with the answer in ``history`` for follow-ups) and its ``view``."""
     out = answer.to_dict()
     for c in out["citations"]:
-        c["link"] = doc_link(c["doc"], c["start"], c["end"])
+        c["link"] = doc_link(c["doc"], c["start"], c["end"], c["highlight_start"], c["highlight_end"])
     source = answer_source(answer)
     out["source"] = None if source is None else {"doc": source[0], "start": source[1], "end": source[2]}
     out["view"] = view(answer).to_dict()
