@@ -101,3 +101,11 @@ def test_a_three_turn_chain_on_a_made_up_corpus_keeps_its_event(tiny_qa):
     assert a.text and "Gamma City" in a.text
     # a question naming another event (a year the anchor's passage lacks) is not held to it
     assert tiny_qa._prepare("Who chaired it in 2005?", history).anchor is None
+
+
+def test_an_overview_or_language_note_is_no_answer_to_refer_back_to():
+    from qa.answer.followup import exchanges
+
+    history = turns(("tell me about the treaty", "No single answer: here is what the documents say about it.", None),
+                    ("Wann wurde der Vertrag unterzeichnet?", "Your question looks like German, but ...", None))
+    assert [e.answer for e in exchanges(history)] == [None, None]

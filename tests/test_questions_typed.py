@@ -164,3 +164,17 @@ def test_a_misspelt_question_is_answered_as_if_spelt_right(tiny_qa):
     assert "Read as" in to_html(view(a))
     off = tiny_qa.with_settings(spell_correct=False).ask("Whre was the treatty signd?")
     assert off.corrected is None
+
+
+def test_hostile_questions_are_bounded(speller, monkeypatch):
+    """A 2,000-character question of made-up words costs at most MAX_LOOKUPS lookups, and a
+    long run of letters does not make the open-question pattern backtrack."""
+    from qa.answer import spelling
+
+    calls = []
+    real = spelling.Speller._best
+    monkeypatch.setattr(spelling.Speller, "_best", lambda self, *a, **k: calls.append(a) or real(self, *a, **k))
+    speller.correct(" ".join(f"zqx{i}vbn" if i % 2 else "qwzrtx" for i in range(300)))
+    assert 0 < len(calls) <= spelling.MAX_LOOKUPS
+    assert open_topic("What is " + "a" * 5000 + "!b") == ("a" * 5000 + "!b", False)  # one word, found in one pass
+    assert open_topic("What is " + "a " * 3000 + "?") is None  # longer than a topic

@@ -27,11 +27,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qa.answer.question import analyse
 from qa.core.text import STOPWORDS, fold, terms, words
 from qa.core.types import Turn
 
-#: Answers that are not answers: the messages of a declined turn (qa/answer/compose.py).
-_DECLINED = re.compile(r"^(?:The documents do not say|The question has no words|Not sure: )")
+#: Answers that are not answers: the messages of a declined turn (qa/answer/compose.py), an
+#: overview (overview.py) or a question in another language (language.py), as a client may send them.
+_DECLINED = re.compile(r"^(?:The documents do not say|The question has no words|Not sure: |No single answer"
+                       r"|Your question (?:looks like|is not in English))")
 _DEPENDENT = re.compile(
     r"\b(it|its|they|them|their|this|that|these|those|there|he|him|his|she|her|then|the same|"
     r"that meeting|this meeting|the meeting|the event|the summit|the dialogue|the initiative)\b",
@@ -98,8 +101,6 @@ _DETERMINERS = frozenset("the a an this that these those its their".split())
 
 
 def _question_type(question: str) -> str:
-    from qa.answer.question import analyse  # the one set of question-type rules
-
     return analyse(question).qtype
 
 

@@ -40,7 +40,9 @@ _OPEN = re.compile(
 )
 # "What is the SCO?", "Who was Aso?": a definition -- but not "What is the capital of Mongolia?",
 # "What is Tokayev's role?" or "What was reaffirmed ...": those ask for one thing
-_DEFINITION = re.compile(r"^(?:what|who)\s+(?:is|are|was|were)\s+(?P<topic>(?:the\s+)?(?:(?!of\b)[^\s']+\s*){1,4}?)"
+# (words are separated by spaces: a pattern that may split one long word in several ways
+# backtracks exponentially on hostile input)
+_DEFINITION = re.compile(r"^(?:what|who)\s+(?:is|are|was|were)\s+(?P<topic>[^\s']+(?:\s+(?!of\b)[^\s']+){0,3})"
                          r"\s*[?.!]*$", re.IGNORECASE)
 MAX_TOPIC_WORDS = 6  # a longer topic asks something specific, not for an overview
 _POINTERS = frozenset("he she it its they them their him her his this that these those now then".split())

@@ -39,6 +39,9 @@ from qa.core.text import QUESTION_WORDS, STOPWORDS, fold
 _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)*")
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
 MIN_LENGTH = 3  # "hw" could be "how", "he" or "who": too short to guess
+#: Unknown words looked up per question, at most: each lookup scans the word lists (a few ms), and
+#: a question with more unknown words than this is not a misspelt English question anyway.
+MAX_LOOKUPS = 8
 PREFIX_WEIGHT = 0.5  # log10 units per shared first letter
 
 
@@ -95,7 +98,7 @@ class Speller:
     def correct(self, question: str) -> Correction:
         """``question`` with its unknown words corrected (the rest of the text kept as typed)."""
         english = english_counts()
-        out, changed, last = [], [], 0
+        out, changed, last, lookups = [], [], 0, 0
         for n, m in enumerate(_TOKEN.finditer(question)):
             typed = m.group()
             base = _base(typed)
@@ -103,6 +106,9 @@ class Speller:
             if (len(base) < MIN_LENGTH or not base.isascii() or not base.isalpha() or low in self.known
                     or low in english):
                 continue
+            lookups += 1
+            if lookups > MAX_LOOKUPS:
+                break
             fix = self._best(low, names_only=n > 0 and base[:1].isupper(), first=n == 0)
             if fix is None:
                 continue

@@ -203,6 +203,12 @@ class AnswerOut(BaseModel):
     uncertain: bool = Field(False, description="Answered with a confidence below the sure threshold: show it as "
                                                "possibly wrong and point the reader to the sources.")
     signals: dict[str, float] = {}
+    kind: str = Field("answer", description="answer, declined, overview (an open question: no single answer, "
+                                            "see `overview`) or language (asked in a language the system does not read).")
+    overview: list[dict] = Field([], description="For an open question: sentences {text, citation} copied from the "
+                                                 "numbered citations.")
+    corrected: str | None = Field(None, description="The question as read after correcting misspelt words; null "
+                                                    "when nothing was corrected.")
 
 
 class ErrorOut(BaseModel):
