@@ -1,10 +1,6 @@
-"""Conversation history as the surfaces send it, and the retrieval query of a follow-up.
-
-"Who chaired it?" after "When was the first summit?" has nothing to search for on its own.
-Without an LLM, the robust move is to spell out its pronouns and append the content words of
-its chain's turns (qa/answer/followup.py) when the new question looks dependent: it uses a
-pronoun or a demonstrative, or it has fewer than three content words. The question type still
-comes from the new question alone, so "Who" stays a who-question.
+"""Conversation history as the surfaces send it: dicts, ``Turn`` objects, (user, assistant)
+pairs or the chat's rendered answer cards, read into ``Turn`` objects with the source each
+answer came from. What a follow-up makes of them is qa/answer/followup.py.
 """
 
 from __future__ import annotations
@@ -12,22 +8,7 @@ from __future__ import annotations
 import html
 import re
 
-from qa.answer.followup import needs_context, resolve  # noqa: F401 (needs_context: re-exported)
 from qa.core.types import Turn
-
-
-def rewrite(question: str, history: list[Turn] | None, source_text=None) -> str:
-    """The query to retrieve with: the question with its pronouns spelt out, plus the words of
-    its chain (qa/answer/followup.py) when it needs context.
-
-    The context is the chain's first question and answer, the last one, and -- when an answer
-    says where it came from (``Turn.source``, resolved to text by ``source_text``) -- the
-    sentence the chain's first answer was copied from: "Who attended it?" after "When was the
-    dialogue declared?" is about the declaration that sentence describes, not about whatever
-    else mentions the dialogue."""
-    r = resolve(question, history, source_text)
-    return f"{r.question} {r.context}".strip() if r.context else r.question
-
 
 _CARD_SOURCE = re.compile(r'data-qa-source="([^"]*)"')
 _CARD_HEADLINE = re.compile(r'<p class="qa-headline[^"]*">(.*?)(?:<a |</p>)', re.S)
