@@ -109,3 +109,11 @@ def test_an_overview_or_language_note_is_no_answer_to_refer_back_to():
     history = turns(("tell me about the treaty", "No single answer: here is what the documents say about it.", None),
                     ("Wann wurde der Vertrag unterzeichnet?", "Your question looks like German, but ...", None))
     assert [e.answer for e in exchanges(history)] == [None, None]
+
+
+def test_a_long_made_up_history_gives_no_long_referent():
+    """A client controls the history: a 4,000-character "question" must not be pasted into the
+    question the reader reads (it would cost seconds to read)."""
+    huge = "Japan summit treaty " * 200
+    r = resolve("Who chaired it?", turns((huge, huge, None)))
+    assert r.question == "Who chaired it?"

@@ -179,6 +179,9 @@ def noun_phrase(question: str, about: frozenset[str] | None = None) -> str | Non
     return " ".join(phrase)
 
 
+MAX_REFERENT_WORDS = 8
+
+
 @dataclass(frozen=True)
 class Referents:
     person: str | None
@@ -204,11 +207,14 @@ def referents(ch: Chain, about: frozenset[str] | None = None) -> Referents:
     thing = start.answer if start.answer and kind in ("what", "which", "other") and _is_name(start.answer) \
         else phrase
     things = phrase if phrase and phrase.split()[-1].lower().endswith(("s", "s'")) else None
-    if kind == "where" and start.answer:
-        place = f"in {start.answer}"
+    where = start.answer if kind == "where" else None
+    if where:
+        place = f"in {where}"
     else:
         place = f"at {phrase}" if phrase else None
-    return Referents(person, thing, things, place, start.answer if kind == "where" else None)
+    # a referent is a name or a short phrase: a long one (a client's made-up history) stays unused
+    refs = [r if r and len(r.split()) <= MAX_REFERENT_WORDS else None for r in (person, thing, things, place, where)]
+    return Referents(*refs)
 
 
 def _possessive(name: str) -> str:

@@ -7,9 +7,12 @@ and, for the words a question uses that the documents do not ("describe", "offic
 general English word list (the frequency dictionary symspellpy ships in its wheel). The rules:
 
 - only words that are neither in the documents nor in that English list are touched: a rare but
-  real word is meant as typed; numbers and words with digits are never touched;
+  real word is meant as typed; numbers, words with digits and short parts of hyphenated words
+  ("pre-") never are;
 - a capitalised word inside the question is a name: it is corrected only to a name of the
   documents (a word they write capitalised mid-sentence), else left as typed ("Obama" stays);
+  a name under five letters only to one as long or longer with the same first letter ("Japn"
+  is "Japan", but "Qing" is not a slip for "Ming", nor "Mabo" for "Mao");
 - words of up to four letters get one edit, longer ones two;
 - among the candidates with the fewest edits, the likeliest: how common the word is (its count
   in the English list and the documents), about three times for each first letter it shares
@@ -42,6 +45,7 @@ MIN_LENGTH = 3  # "hw" could be "how", "he" or "who": too short to guess
 #: Unknown words looked up per question, at most: each lookup scans the word lists (a few ms), and
 #: a question with more unknown words than this is not a misspelt English question anyway.
 MAX_LOOKUPS = 8
+SHORT_NAME = 5  # letters; see Speller._best
 PREFIX_WEIGHT = 0.5  # log10 units per shared first letter
 
 
@@ -104,7 +108,7 @@ class Speller:
             base = _base(typed)
             low = base.lower()
             if (len(base) < MIN_LENGTH or not base.isascii() or not base.isalpha() or low in self.known
-                    or low in english):
+                    or low in english or _in_compound(question, m)):
                 continue
             lookups += 1
             if lookups > MAX_LOOKUPS:
@@ -135,6 +139,10 @@ class Speller:
             pools = [self._by_length.get(k, []) for k in lengths] + [english.get(k, []) for k in lengths]
         found = {w: d for pool in pools
                  for w, d, _ in process.extract(word, pool, scorer=OSA.distance, score_cutoff=reach, limit=None)}
+        if names_only and len(word) < SHORT_NAME:
+            # a short name is taken for a slip only with its first letter kept and no letter too
+            # many ("Japn" is "Japan", "Aisa" "Asia"): "Qing" is not "Ming", nor "Mabo" "Mao"
+            found = {w: d for w, d in found.items() if len(w) >= len(word) and w[0] == word[0]}
         if not found:
             return None
         english = english_counts()
@@ -148,6 +156,13 @@ class Speller:
                     + (w in self.counts and w not in STOPWORDS) + 2 * (first and w in QUESTION_WORDS))
 
         return min(found, key=lambda w: (found[w], -likelihood(w), w))
+
+
+def _in_compound(text: str, m: re.Match) -> bool:
+    """A short part of a hyphenated word ("pre" of "pre-Constitutional"): a prefix, not a slip."""
+    hyphens = "-\u2010\u2011"
+    joined = (m.end() < len(text) and text[m.end()] in hyphens) or (m.start() > 0 and text[m.start() - 1] in hyphens)
+    return joined and len(m.group()) < 4
 
 
 def _base(word: str) -> str:
