@@ -16,7 +16,7 @@ from qa.surfaces import feedback
 from qa.answer.conversation import from_card
 from qa.core.errors import BadQuestionError, QAError
 from qa.answer.pipeline import QA
-from qa.surfaces.render import message_html, to_html
+from qa.surfaces.render import escape, message_html, to_html
 from qa.surfaces.view import answer_source, view
 
 log = logging.getLogger(__name__)
@@ -196,16 +196,17 @@ def chat_theme():
         button_primary_text_color="#ffffff")
 
 
-def create_demo(qa: QA, startup=None):
+def create_demo(qa: QA, startup=None, settings=None):
     """The public chat (evaluation lives on the admin pages, qa/surfaces/admin.py). With ``startup``, the
-    page opens at once and fills in what it can about the corpus once the index is loaded."""
+    page opens at once and fills in what it can about the corpus once the index is loaded. ``settings``:
+    the server's (feedback file and limits), when they differ from ``qa.settings``."""
     import gradio as gr
 
-    settings = qa.settings
+    settings = settings or qa.settings
 
     def on_load():
         waiting = startup.not_ready() if startup is not None else None
-        intro = waiting or describe_corpus(qa)
+        intro = escape(waiting or describe_corpus(qa))  # titles come from documents: never markup
         examples = [] if waiting else example_questions(qa)
         buttons = [gr.update(value=q, visible=True) for q in examples]
         buttons += [gr.update(visible=False)] * (EXAMPLES - len(examples))
@@ -225,33 +226,32 @@ def create_demo(qa: QA, startup=None):
         reply = answer_html(qa, question, history[:-1], startup)
         return history + [{"role": "assistant", "content": reply}]
 
-    def on_vote(history, data: gr.LikeData):
+    def on_vote(history, data: gr.LikeData, request: gr.Request):
         rated = _rated(history, data.index)
         if rated is None:
             return gr.update(visible=False), gr.update(), None, gr.update(value="", visible=False)
         question, shown, earlier = rated
-        row = feedback.record(feedback.Vote(question, shown, bool(data.liked), history=tuple(earlier)),
-                              settings.max_question_chars)
         try:
-            feedback.append(settings.feedback_path, row)
+            row = feedback.submit(settings, feedback.Vote(question, shown, bool(data.liked), history=tuple(earlier)),
+                                  _client(request))
         except QAError as e:
-            log.warning("feedback not stored: %s", e)
-            return gr.update(visible=False), gr.update(), None, gr.update(value=str(e), visible=True)
+            if not isinstance(e, feedback.TooManyVotes):  # a flood would be a log line per vote
+                log.warning("feedback not stored: %s", e)
+            return gr.update(visible=False), gr.update(), None, gr.update(value=escape(str(e)), visible=True)
         if data.liked:
             return gr.update(visible=False), gr.update(value=""), None, gr.update(value="Thanks for the feedback.",
                                                                                 visible=True)
         return gr.update(visible=True), gr.update(value=""), row, gr.update(visible=False)
 
-    def send_correction(text, row):
+    def send_correction(text, row, request: gr.Request):
         if not row or not (text or "").strip():
             return gr.update(visible=False), None, gr.update(value="Thanks for the feedback.", visible=True)
-        fixed = feedback.record(feedback.Vote(row["question"], row["shown"], False, correction=text,
-                                              history=tuple(row.get("history", ()))), settings.max_question_chars)
-        fixed["corrects"] = row["id"]
         try:
-            feedback.append(settings.feedback_path, fixed)
+            feedback.submit(settings, feedback.Vote(str(row.get("question", "")), row.get("shown"), False,
+                                                    correction=text, history=tuple(row.get("history", ()))),
+                            _client(request), corrects=row.get("id"))
         except QAError as e:
-            return gr.update(visible=False), None, gr.update(value=str(e), visible=True)
+            return gr.update(visible=False), None, gr.update(value=escape(str(e)), visible=True)
         return gr.update(visible=False), None, gr.update(value="Thanks: the correction was saved.", visible=True)
 
     def new_chat():
@@ -306,6 +306,12 @@ def create_demo(qa: QA, startup=None):
 
         gr.api(ask, api_name="ask")
     return demo
+
+
+def _client(request) -> str:
+    """The address a Gradio event came from ("" when unknown)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", "") or ""
 
 
 def _text(content) -> str:
