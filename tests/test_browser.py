@@ -748,7 +748,7 @@ def test_admin_documents_tab_adds_lists_and_deletes(browser_page, tmp_path_facto
         message = page.locator("#library-message")
         expect(message).to_contain_text("Re-indexed in", timeout=WAIT)
         expect(message).to_contain_text("Added harbour.pdf.")
-        expect(message).to_contain_text("Not added: scan.pdf: the PDF has no text layer")
+        expect(message).to_contain_text("Not added: scan.pdf: the PDF is a scan and OCR found no text on it")
         expect(table).to_contain_text("harbour.pdf")
         p.shot("admin-documents")
         assert "harbour.pdf" in qa.index.documents and (root / "corpus" / "harbour.pdf").is_file()

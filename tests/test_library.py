@@ -81,7 +81,7 @@ def test_the_tab_adds_indexes_and_reports_each_file(library, tmp_path):
                         _uploaded(tmp_path, "scan.pdf", D.scanned_pdf_bytes())])
     message, rows, choices = _last(library, said)
     assert "Added harbour.pdf." in message and "Added orchard.docx." in message
-    assert "Not added: scan.pdf: the PDF has no text layer" in message
+    assert "Not added: scan.pdf: the PDF is a scan and OCR found no text on it" in message
     assert "Re-indexed in" in message and "documents; " in message
     assert {r[0]: r[3] for r in rows} == {"harbour.pdf": "indexed", "orchard.docx": "indexed", "tides.md": "indexed"}
     assert choices == ["harbour.pdf", "orchard.docx", "tides.md"]

@@ -82,7 +82,9 @@ def compose(
             start, end = min(start, a_start), max(end, a_end)
             hs, he = min(hs, a_start), max(he, a_end)
         cdoc = index.documents[chunk.doc_id]
-        page, page_end = cdoc.page_span(start, end)
+        # the pages of the supporting sentence, not of the whole excerpt ("page 2", or "pages 2–3"
+        # for a sentence a page break cuts)
+        page, page_end = cdoc.page_span(hs, he)
         answer.citations.append(Citation(
             n=n, doc=chunk.doc_id, title=cdoc.title, section=chunk.section, start=start, end=end,
             text=cdoc.text[start:end], score=round(float(scores.get(si, 0.0)), 4), highlight_start=hs, highlight_end=he,

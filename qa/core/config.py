@@ -109,7 +109,7 @@ class Settings:
     feedback_interval: float = 10.0
     # Reading a PDF, Word or HTML file runs in a child process with these limits (uploads and
     # builds alike); a file over one is skipped with the reason.
-    extract_seconds: float = 60.0
+    extract_seconds: float = 300.0  # OCR of a scanned page takes ~9 s
     extract_memory_mb: int = 1024
     # Thumbs up/down and corrections from the chat and the widget, one JSON line each (a test set
     # for `qa eval`); kept out of git

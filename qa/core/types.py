@@ -22,6 +22,27 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Table:
+    """A table read from a PDF page (qa/ingest/pdf.py). Its cells are in the text as one short
+    paragraph each ("Revenue, Twelve months ended 30 June 2023: 84,120"), between ``start`` and
+    ``end``; ``columns`` are the composed column headings, ``rows`` the body rows (label first).
+    Each of ``cells`` is (row, column, start, end, x0, top, x1, bottom): where its paragraph lies
+    in the text and its box on the page as fractions of the page's width and height."""
+
+    page: int
+    start: int
+    end: int
+    columns: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+    cells: tuple[tuple, ...]
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Table":
+        return cls(d["page"], d["start"], d["end"], tuple(d["columns"]), tuple(tuple(r) for r in d["rows"]),
+                   tuple(tuple(c) for c in d["cells"]))
+
+
+@dataclass(frozen=True)
 class Document:
     """One corpus file. ``id`` is its path relative to the corpus folder (POSIX separators)."""
 
@@ -31,6 +52,7 @@ class Document:
     sections: tuple[Section, ...]
     pages: tuple[int, ...] = ()  # where each page starts in ``text`` (PDF); empty: no pages
     kind: str = "text"  # "text" | "pdf" | "html" | "docx", from the file's content
+    tables: tuple[Table, ...] = ()  # PDF tables, whose cells are paragraphs of ``text``
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page holding ``offset``, or None for a document without pages."""
@@ -110,7 +132,7 @@ class Citation:
     score: float
     highlight_start: int | None = None
     highlight_end: int | None = None
-    page: int | None = None  # PDF: the page the excerpt starts on
+    page: int | None = None  # PDF: the page the supporting sentence starts on
     page_end: int | None = None  # ... and the one it ends on
 
     def to_dict(self) -> dict:

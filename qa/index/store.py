@@ -39,14 +39,15 @@ from qa.embed.model import Embedder
 from qa.embed.factory import bulk_embedder
 from qa.core.errors import CorpusError, IndexStateError
 from qa.index.lexical import LexicalIndex
-from qa.core.types import Chunk, Document, Section, Sentence
+from qa.core.types import Chunk, Document, Section, Sentence, Table
 from qa.index.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
 # 2: hyphenated compounds split; 3: British -our folded; 4: "twenty-fourth" -> "24th";
 # 5: PDF, HTML, DOCX (documents keep their kind and pages; "texts" hashes the extracted texts)
-FORMAT_VERSION = 5
+# 6: PDFs read by layout (qa/ingest/pdf.py: headings, paragraphs, table cells, OCR); documents keep their tables
+FORMAT_VERSION = 6
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 Progress = Callable[[str], None]
@@ -514,7 +515,8 @@ def _remove(p: Path) -> None:
 def _stored_document(d: dict) -> Document:
     """A document as ``_write_build`` stores it in ``store.json``."""
     return Document(d["id"], d["title"], d["text"], tuple(Section(**x) for x in d["sections"]),
-                    tuple(d.get("pages", ())), d.get("kind", "text"))
+                    tuple(d.get("pages", ())), d.get("kind", "text"),
+                    tuple(Table.from_dict(t) for t in d.get("tables", ())))
 
 
 def _stored_sentence(row: list, doc: Document) -> Sentence:
@@ -539,7 +541,7 @@ def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corp
     store = {
         "documents": [
             {"id": d.id, "title": d.title, "text": d.text, "sections": [asdict(s) for s in d.sections],
-             "pages": list(d.pages), "kind": d.kind}
+             "pages": list(d.pages), "kind": d.kind, "tables": [asdict(t) for t in d.tables]}
             for d in corpus.documents
         ],
         "sentences": [[s.doc_id, s.section, s.start, s.end, s.is_list_item] for s in sentences],

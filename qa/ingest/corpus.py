@@ -140,7 +140,7 @@ def read_document(path: Path, doc_id: str, root: Path | None = None, max_bytes: 
     check_size(doc_id, path.stat().st_size, max_bytes)  # before reading: a 200 MB file is never read
     data = path.read_bytes()
     got = sandbox.extract(data, doc_id) if sandbox is not None else extract(data, doc_id, max_bytes)
-    return replace(parse_document(doc_id, got.text), pages=got.pages, kind=got.kind)
+    return replace(parse_document(doc_id, got.text), pages=got.pages, kind=got.kind, tables=got.tables)
 
 
 def read_or_skip(path: Path, doc_id: str, root: Path, max_bytes: int = MAX_FILE_BYTES, sandbox=None) -> Document | str:

@@ -9,12 +9,12 @@ this extracted text; the index keeps it, and the document view serves it beside 
 
 | format | library | why |
 |---|---|---|
-| PDF | pypdf | pure Python, well kept, per-page text extraction; reports encryption |
+| PDF | pdfplumber (layout, tables), pypdf (encryption, outline), Tesseract via pytesseract (scanned pages) | characters with fonts and positions: headings, paragraphs and table cells (qa/ingest/pdf.py) |
 | HTML | trafilatura | finds the main content and leaves out navigation, headers, footers and boilerplate; keeps headings |
 | DOCX | python-docx | the paragraphs with their styles: "Heading N" becomes a section |
 | Markdown, text | (ours) | UTF-8 as it is: headings are Markdown or MediaWiki |
 
-A file that cannot be read (encrypted, scanned without a text layer, corrupt, a ZIP bomb, a
+A file that cannot be read (encrypted, scanned with no OCR engine installed, corrupt, a ZIP bomb, a
 page with no main text, too big) raises ``CorpusError`` naming the file and the reason; the
 build skips it and reports it.
 """
@@ -48,6 +48,7 @@ class Extracted:
     text: str
     kind: str
     pages: tuple[int, ...] = ()  # character offset where each page starts (PDF); empty: no pages
+    tables: tuple = ()  # PDF: qa.core.types.Table, each cell a paragraph of ``text``
 
 
 def sniff(data: bytes) -> str:
@@ -121,31 +122,10 @@ def _title_line(title: str) -> str:
 
 
 def _pdf(data: bytes, doc_id: str) -> Extracted:
-    from pypdf import PdfReader
+    from qa.ingest import pdf
 
-    reader = PdfReader(io.BytesIO(data))
-    if reader.is_encrypted:
-        # An owner password only (permissions) still opens with the empty user password; AES needs
-        # the cryptography package, whose absence extract() reports as such.
-        if not reader.decrypt(""):
-            raise CorpusError(f"{doc_id}: the PDF is encrypted with a password; save an unprotected copy to index it")
-    title = ""
-    try:
-        title = (reader.metadata.title or "") if reader.metadata else ""
-    except Exception:
-        title = ""
-    parts, pages = [_title_line(title)], []
-    size = len(parts[0])
-    for page in reader.pages:
-        body = "\n".join(line.rstrip() for line in (page.extract_text() or "").splitlines()).strip()
-        pages.append(size)
-        piece = body + "\n\n"
-        parts.append(piece)
-        size += len(piece)
-    text = "".join(parts)
-    if not text[len(parts[0]):].strip():
-        raise CorpusError(f"{doc_id}: the PDF has no text layer (a scan?); run OCR on it first to index it")
-    return Extracted(text, "pdf", tuple(pages))
+    text, pages, tables = pdf.read(data, doc_id)
+    return Extracted(text, "pdf", pages, tables)
 
 
 def _docx(data: bytes, doc_id: str) -> Extracted:

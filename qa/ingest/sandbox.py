@@ -22,6 +22,8 @@ to run code in the parent).
 
 from __future__ import annotations
 
+import dataclasses
+import importlib
 import json
 import os
 import resource
@@ -36,8 +38,13 @@ from pathlib import Path
 
 from qa.core.config import secret_names
 from qa.core.errors import CorpusError
+from qa.core.types import Table
 from qa.ingest.formats import MAX_FILE_BYTES, Extracted, check_size, extract, sniff
 
+#: How long a new reader process may take to import the readers and say it is ready.
+STARTUP_SECONDS = 120
+#: What the child imports before it says it is ready (a missing one is reported per file).
+_READERS = ("pypdf", "pdfplumber", "docx", "trafilatura")
 #: The folder that holds this ``qa`` package: the child must run this code, not another copy.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -45,7 +52,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 @dataclass(frozen=True)
 class Limits:
     max_bytes: int = MAX_FILE_BYTES  # settings.max_file_bytes
-    seconds: float = 60.0  # settings.extract_seconds
+    seconds: float = 300.0  # settings.extract_seconds
     memory_mb: int = 1024  # settings.extract_memory_mb
 
     @classmethod
@@ -89,7 +96,8 @@ class Sandbox:
             self._kill()
         if "error" in reply:
             raise CorpusError(reply["error"])
-        return Extracted(reply["text"], reply["kind"], tuple(reply["pages"]))
+        return Extracted(reply["text"], reply["kind"], tuple(reply["pages"]),
+                         tuple(Table.from_dict(t) for t in reply["tables"]))
 
     def _child(self) -> subprocess.Popen:
         if self._proc is None or self._proc.poll() is not None:
@@ -102,11 +110,27 @@ class Sandbox:
                                           env=env)
             # a caller that fails before close() (a build interrupted mid-way) leaves no child behind
             weakref.finalize(self, _end, self._proc)
+            # the readers' imports are not the file's time: the limit starts once the child is ready
+            if self._line(self._proc, STARTUP_SECONDS) != b"ready\n":
+                self._kill()
+                raise CorpusError(f"the document reader process did not start within {STARTUP_SECONDS} s; "
+                                  "documents cannot be read now")
         return self._proc
 
     def _answer(self, proc: subprocess.Popen, doc_id: str) -> bytes:
         """The child's one-line answer, read within the time limit (else it is killed)."""
-        deadline = time.monotonic() + self.limits.seconds
+        line = self._line(proc, self.limits.seconds)
+        if line is None:
+            raise CorpusError(f"{doc_id}: reading it took longer than {self.limits.seconds:g} s (the "
+                              "extract_seconds setting); not indexed")
+        if not line:
+            return self._failed(doc_id)
+        return line
+
+    def _line(self, proc: subprocess.Popen, seconds: float) -> bytes | None:
+        """One line from the child within ``seconds``; b"" when it ended first, None (and the
+        child killed) when the time ran out."""
+        deadline = time.monotonic() + seconds
         chunks: list[bytes] = []
         fd = proc.stdout.fileno()
         with selectors.DefaultSelector() as sel:
@@ -115,11 +139,10 @@ class Sandbox:
                 left = deadline - time.monotonic()
                 if left <= 0 or not sel.select(left):
                     self._kill()
-                    raise CorpusError(f"{doc_id}: reading it took longer than {self.limits.seconds:g} s (the "
-                                      "extract_seconds setting); not indexed")
+                    return None
                 chunk = os.read(fd, 1 << 20)
                 if not chunk:
-                    return self._failed(doc_id)
+                    return b""
                 chunks.append(chunk)
                 if chunk.endswith(b"\n"):
                     return b"".join(chunks)
@@ -171,6 +194,13 @@ def _serve(memory_mb: int) -> None:
     limit = memory_mb << 20
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    for name in _READERS:
+        try:
+            importlib.import_module(name)
+        except ImportError:  # named when a file needs it (formats.extract: "install X")
+            pass
+    stdout.write(b"ready\n")
+    stdout.flush()
     over = f"reading it needs more than {memory_mb} MB of memory (the extract_memory_mb setting); not indexed"
     while header := stdin.readline():
         request = json.loads(header)
@@ -178,7 +208,8 @@ def _serve(memory_mb: int) -> None:
         doc_id = request["doc_id"]
         try:
             got = extract(data, doc_id, request["max_bytes"])
-            reply = {"text": got.text, "kind": got.kind, "pages": list(got.pages)}
+            reply = {"text": got.text, "kind": got.kind, "pages": list(got.pages),
+                     "tables": [dataclasses.asdict(t) for t in got.tables]}
         except CorpusError as e:
             reply = {"error": str(e)}
         except MemoryError:

@@ -182,7 +182,7 @@ class CitationOut(BaseModel):
     score: float
     highlight_start: int | None = Field(None, description="Absolute offsets of the supporting sentence.")
     highlight_end: int | None = None
-    page: int | None = Field(None, description="PDF: the 1-based page the excerpt starts on (null for other kinds).")
+    page: int | None = Field(None, description="PDF: the 1-based page the supporting sentence starts on (null for other kinds).")
     page_end: int | None = Field(None, description="PDF: the page it ends on.")
 
 
