@@ -409,8 +409,10 @@ def bench_server(real_qa, tmp_path_factory):
     plus each route's single-user reference answers."""
     concurrency = BENCH_CONCURRENCY or real_qa.settings.concurrency
     sessions = BENCH_SESSIONS or real_qa.settings.chat_sessions
+    # the simulated users all come from this machine: the per-address limits would count them as one
     with Server(real_qa, tmp_path_factory.mktemp("bench"), QA_CONCURRENCY=concurrency,
-                QA_CHAT_SESSIONS=sessions) as server:
+                QA_CHAT_SESSIONS=sessions, QA_MAX_CONNECTIONS_PER_CLIENT=100_000,
+                QA_MAX_STREAMS_PER_CLIENT=100_000) as server:
         server.chat_sessions = sessions
         routes = {"api": (api_client(server.url), api_ask),
                   "gradio": (lambda: GradioHTTP(server.url), gradio_http_ask)}

@@ -63,6 +63,7 @@ def _heartbeats(url: str, n: int) -> tuple[list[socket.socket], dict[str, int]]:
             continue
         socks.append(s)
     for s in socks:
+        s.settimeout(30)  # the server answers at once; the slack is for a busy machine
         try:
             head = s.recv(64)
         except OSError:
