@@ -6,7 +6,7 @@ here with fpdf2, so nothing is downloaded and nothing large is committed:
 - ``annual-report-2023.pdf``: a six-page annual report with a cover, a PDF outline, a narrative
   whose sentences cross page breaks, headings in a larger or bold font, two financial tables
   (year columns under "Three months ended" / "Twelve months ended" headers), auditor boilerplate,
-  and junk metadata ("Microsoft Word - ...");
+  a running footer with page numbers, and junk metadata ("Microsoft Word - ...");
 - ``q3-trading-update.pdf``: the same company's quarterly update, an accession-number title,
   no outline, a table with three- and nine-month columns;
 - ``agm-notice.pdf``: a one-page notice rendered to an image and wrapped into a PDF (a scan, no
@@ -147,10 +147,17 @@ NOTICE = [
 class _Writer:
     """fpdf2 with the few layouts the reports use."""
 
-    def __init__(self, title: str, outline: bool):
+    def __init__(self, title: str, outline: bool, footer: str = ""):
         from fpdf import FPDF
 
-        self.pdf = FPDF(format="A4")
+        class Paged(FPDF):
+            def footer(self):  # a running footer with the page number, as printed reports have
+                if footer and self.page_no() > 1:
+                    self.set_y(-14)
+                    self.set_font("helvetica", "", 8)
+                    self.cell(0, 6, f"{footer}  |  {self.page_no()}", align="C")
+
+        self.pdf = Paged(format="A4")
         self.pdf.set_title(title)
         self.pdf.set_auto_page_break(True, margin=20)
         self.outline = outline
@@ -205,7 +212,7 @@ class _Writer:
 
 
 def annual_report() -> bytes:
-    w = _Writer("Microsoft Word - HLF_AR23_final_v7.docx", outline=True)
+    w = _Writer("Microsoft Word - HLF_AR23_final_v7.docx", outline=True, footer=f"{COMPANY} Annual Report 2023")
     w.cover(COMPANY, "Annual Report 2023", "For the twelve months ended 30 June 2023")
     w.pdf.add_page()
     w.heading("Chairman's statement")
@@ -233,7 +240,7 @@ def annual_report() -> bytes:
 
 
 def trading_update() -> bytes:
-    w = _Writer("0000950170-24-012345", outline=False)
+    w = _Writer("0000950170-24-012345", outline=False, footer=f"{COMPANY} Third quarter trading update")
     w.cover(COMPANY, "Third quarter trading update", "Three months ended 31 March 2024")
     w.heading("Highlights")
     for p in Q3_INTRO:

@@ -85,7 +85,7 @@ def test_answer_is_exactly_the_cli_json_contract(client, scripted):
     text = scripted.document.text
     for c in body["citations"]:
         assert c["text"] == text[c["start"]:c["end"]]
-        assert c["link"] == f"/doc/{DOC_ID}?start={c['start']}&end={c['end']}#passage"
+        assert c["link"] == f"/doc/{DOC_ID}?start={c['highlight_start']}&end={c['highlight_end']}#passage"
     assert body["answer"] == "3 May 1999" and body["source"]["doc"] == DOC_ID
 
 

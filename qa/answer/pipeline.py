@@ -183,7 +183,7 @@ class QA:
             except IndexStateError as e:
                 if not build_if_needed:
                     raise
-                log.info("building index: %s", e)
+                log.info("Building the index (%s)", e.reason)
                 if self.build_in_child:
                     from qa.index.child import build_in_child as run_child
 

@@ -472,6 +472,9 @@ def _embed(todo: list, titles: dict[str, str], bulk: Embedder, settings: Setting
     if progress and todo:
         from tqdm import tqdm
 
+        # Load the model first: its own progress bars, drawn inside ours, left a stray cursor-up
+        # escape and a second "Embedding 100%" line in the terminal.
+        bulk.warm_up()
         bar = tqdm(total=len(todo), desc="Embedding", unit="text")
     for b in range(0, len(todo), EMBED_BLOCK):
         block = todo[b:b + EMBED_BLOCK]
@@ -626,7 +629,8 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
         reasons = _stale_reasons(folder, manifest, settings, embedder_name, dim)
     if reasons:
         raise IndexStateError(
-            f"the index in {settings.index_dir} cannot be used: {'; '.join(reasons)}. Run `qa build`."
+            f"the index in {settings.index_dir} cannot be used: {'; '.join(reasons)}. Run `qa build`.",
+            reason="; ".join(reasons),
         )
     try:
         store = json.loads((folder / "store.json").read_text(encoding="utf-8"))

@@ -1,10 +1,13 @@
 """Reading a PDF by its layout: headings, paragraphs, lists, tables and scanned pages.
 
-pdfplumber gives every character with its font, size and position. From them:
+PDFium (pypdfium2) reads every character with its box, font size and font name, quickly (in C);
+pdfplumber, forty times slower, is opened only for a page that draws lines or boxes, to find
+its ruled tables. From them:
 
 - **lines** become paragraphs: a PDF's hard line breaks are joined, a paragraph ends at a wider
   gap than the document's usual line spacing; a paragraph cut by a page break goes on (so its
-  sentence knows both pages);
+  sentence knows both pages); running heads, footers and page numbers (in the margin band, the
+  same on half the pages) are left out;
 - **headings** are lines in a larger font than the body text, or short lines wholly in bold, or
   lines the PDF's outline (pypdf) names on that page; they become Markdown headings, so a heading
   never glues onto the sentence after it and sections are found as for every other format;
@@ -14,8 +17,9 @@ pdfplumber gives every character with its font, size and position. From them:
   and its column heading ("Adjusted EBITDA, Twelve months ended 30 June 2023: 12,018"), so the
   reader answers from a row that says what the number is; ``Table`` keeps the grid for the
   document view and each cell's box on its page;
-- **scanned pages** (no characters) are read with Tesseract OCR (pytesseract); without the engine
-  the file is refused with the word to install it.
+- **scanned pages** (no characters) are rendered by PDFium and read with Tesseract OCR
+  (pytesseract), whose line heights stand in for font sizes; without the engine the file is
+  refused with the word to install it.
 """
 
 from __future__ import annotations
@@ -33,6 +37,10 @@ from qa.core.types import Table
 HEADING_RATIO = 1.12
 #: Headings are short: a line with more words is text, whatever its font.
 HEADING_WORDS = 15
+#: Running heads and footers stand in this share of the page at its top and bottom.
+EDGE = 0.08
+#: ... and repeat (numbers aside) on at least this share of the pages.
+REPEATS = 0.5
 #: Resolution scanned pages are rendered at for OCR (Tesseract reads 300 dpi best).
 OCR_DPI = 300
 _BULLET = re.compile(r"^(?:[•▪‣◦·●○■□–-]|\(?\d{1,3}[.)]|\([a-z]\))\s+")
@@ -53,6 +61,7 @@ class _Line:
     size: float
     bold: bool
     heading: int = 0  # 0: body; else the Markdown level
+    edge: bool = False  # in the top or bottom margin band of its page (where running heads stand)
 
 
 @dataclass
@@ -61,6 +70,7 @@ class _Grid:
     top: float
     rows: list[list[str]]
     boxes: list[list[tuple[float, float, float, float] | None]]
+    bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # in points
 
 
 def junk_title(title: str) -> bool:
@@ -75,6 +85,7 @@ def read(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...], tuple[Table, .
     """The text of a PDF with Markdown headings, where each page starts in it, and its tables;
     raises CorpusError naming the file when it cannot be read."""
     import pdfplumber
+    import pypdfium2 as pdfium
     from pypdf import PdfReader
 
     meta = PdfReader(io.BytesIO(data))
@@ -89,21 +100,62 @@ def read(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...], tuple[Table, .
     outline = _outline(meta)
     items: list[_Line | _Grid] = []
     scanned: list[int] = []
-    with pdfplumber.open(io.BytesIO(data), password="") as pdf:
-        for n, page in enumerate(pdf.pages, start=1):
-            if not any(c["text"].strip() for c in page.chars):
+    pdf = pdfium.PdfDocument(data)
+    plumber = None  # pdfplumber parses a page 40x slower than PDFium: only pages with ruled tables
+    try:
+        for n in range(1, len(pdf) + 1):
+            page = pdf[n - 1]
+            lines = _lines(page, n, outline)
+            if not lines:
                 scanned.append(n)
                 items.extend(_ocr(page, n, doc_id))
                 continue
-            items.extend(_page(page, n, outline))
+            grids = []
+            if _ruled(page):
+                plumber = plumber or pdfplumber.open(io.BytesIO(data), password="")
+                grids = _grids(plumber.pages[n - 1], n)
+            items.extend(_place(lines, grids))
+    finally:
+        pdf.close()
+        if plumber is not None:
+            plumber.close()
     if not any(isinstance(i, _Grid) or i.text.strip() for i in items):
         if scanned:
             raise CorpusError(f"{doc_id}: the PDF is a scan and OCR found no text on it; nothing to index")
         raise CorpusError(f"{doc_id}: the PDF holds no text")
+    items = _without_running_heads(items)
     _mark_headings(items)
     if junk_title(title):
         title = _cover_title(items)
+    _close_levels(items)
     return _compose(items, title)
+
+
+def _without_running_heads(items: list) -> list:
+    """Leave out page numbers and the running heads and footers printed on every page: in the
+    margin band, the same words (numbers aside) on at least half the pages, or a bare page number.
+    Left in, they would split a sentence that goes on over the page break."""
+    pages = {i.page for i in items}
+
+    def key(ln: _Line) -> str:
+        return re.sub(r"\d+", "#", ln.text.casefold())
+
+    edges = [i for i in items if isinstance(i, _Line) and i.edge]
+    seen = Counter()
+    for k, p in {(key(ln), ln.page) for ln in edges}:
+        seen[k] += 1
+    running = {k for k, c in seen.items() if c >= max(2, REPEATS * len(pages))}
+    bare = re.compile(r"^(page\s*)?(#|(?=[ivxlc])c{0,3}(xc|xl|l?x{0,3})(ix|iv|v?i{0,3}))(\s*(of|/)\s*#)?$")
+    return [i for i in items if not (isinstance(i, _Line) and i.edge and (key(i) in running or bare.match(key(i))))]
+
+
+def _close_levels(items: list) -> None:
+    """Heading levels without gaps (## then ###), whatever font sizes the cover used up."""
+    used = sorted({i.heading for i in items if isinstance(i, _Line) and i.heading > 1})
+    level = {old: 2 + k for k, old in enumerate(used)}
+    for i in items:
+        if isinstance(i, _Line) and i.heading > 1:
+            i.heading = min(6, level[i.heading])
 
 
 def _outline(reader) -> dict[tuple[int, str], int]:
@@ -131,34 +183,92 @@ def _fold(text: str) -> str:
     return " ".join(str(text).split()).casefold()
 
 
-def _page(page, n: int, outline: dict) -> list[_Line | _Grid]:
-    tables = [t for t in page.find_tables() if len(t.rows) >= 2]
-    boxes = [t.bbox for t in tables]
+def _lines(page, n: int, outline: dict) -> list[_Line]:
+    """The text lines of a page, in the order PDFium reads them, with their box, font size and
+    whether they are wholly bold (a PDFium page: its characters are read in C, quickly)."""
+    import pypdfium2.raw as raw
 
-    def outside(obj) -> bool:
-        if obj.get("object_type") != "char":
+    tp = page.get_textpage()
+    height = page.get_height()
+    out: list[_Line] = []
+    try:
+        chars: list[tuple[int, str]] = []
+
+        def close():
+            shown = [i for i, ch in chars if not ch.isspace()]
+            text = " ".join("".join(ch for _, ch in chars).split())
+            chars.clear()
+            if not shown or not text:
+                return
+            boxes = [tp.get_charbox(i, loose=True) for i in shown]
+            size = round(statistics.median(raw.FPDFText_GetFontSize(tp.raw, i) for i in shown), 1)
+            top, bottom = height - max(b[3] for b in boxes), height - min(b[1] for b in boxes)
+            bold = len(text.split()) <= HEADING_WORDS and all(_bold(raw, tp, i) for i in shown)
+            ln = _Line(n, top, bottom, min(b[0] for b in boxes), max(b[2] for b in boxes), text, size, bold,
+                       edge=top < EDGE * height or bottom > (1 - EDGE) * height)
+            depth = outline.get((n, _fold(text)))
+            if depth is not None:
+                ln.heading = 2 + min(depth, 3)
+            out.append(ln)
+
+        for i in range(tp.count_chars()):
+            code = raw.FPDFText_GetUnicode(tp.raw, i)
+            if code in (10, 13):  # PDFium marks where a line ends
+                close()
+            elif code >= 32 or code == 9:
+                chars.append((i, chr(code) if code < 0x110000 else " "))
+        close()
+    finally:
+        tp.close()
+    return out
+
+
+def _bold(raw, tp, i: int) -> bool:
+    import ctypes
+
+    name = ctypes.create_string_buffer(128)
+    flags = ctypes.c_int(0)
+    raw.FPDFText_GetFontInfo(tp.raw, i, name, len(name), ctypes.byref(flags))
+    return b"bold" in name.value.lower() or b"black" in name.value.lower() or bool(flags.value & 0x40000)
+
+
+def _ruled(page) -> bool:
+    """Whether a page draws enough lines or boxes to hold a ruled table."""
+    import pypdfium2.raw as raw
+
+    paths = 0
+    for _ in page.get_objects(filter=(raw.FPDF_PAGEOBJ_PATH,), max_depth=2):
+        paths += 1
+        if paths >= 4:
             return True
-        cx, cy = (obj["x0"] + obj["x1"]) / 2, (obj["top"] + obj["bottom"]) / 2
-        return not any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in boxes)
+    return False
 
-    body = page.filter(outside) if boxes else page
-    out: list[_Line | _Grid] = []
-    for line in body.extract_text_lines(return_chars=True, strip=True):
-        chars = [c for c in line["chars"] if c["text"].strip()]
-        if not chars or not line["text"].strip():
+
+def _grids(page, n: int) -> list[_Grid]:
+    """pdfplumber's ruled tables of a page (two rows at least), their cells' boxes kept."""
+    out = []
+    for t in page.find_tables():
+        if len(t.rows) < 2:
             continue
-        size = round(statistics.median(c["size"] for c in chars), 1)
-        bold = all("bold" in (c.get("fontname") or "").lower() for c in chars)
-        ln = _Line(n, line["top"], line["bottom"], line["x0"], line["x1"], " ".join(line["text"].split()), size, bold)
-        depth = outline.get((n, _fold(ln.text)))
-        if depth is not None:
-            ln.heading = 2 + min(depth, 3)
-        out.append(ln)
-    for t in tables:
         rows = [[" ".join((c or "").split()) if c is not None else None for c in r] for r in t.extract()]
         cells = [list(r.cells) for r in t.rows]
-        out.append(_Grid(n, t.bbox[1], rows, [[_frac(b, page) for b in r] for r in cells]))
-    out.sort(key=lambda i: i.top)
+        out.append(_Grid(n, t.bbox[1], rows, [[_frac(b, page) for b in r] for r in cells], t.bbox))
+    return out
+
+
+def _place(lines: list[_Line], grids: list[_Grid]) -> list[_Line | _Grid]:
+    """The lines outside every table, each table put before the first line below its top."""
+    if not grids:
+        return list(lines)
+
+    def inside(ln: _Line) -> bool:
+        cx, cy = (ln.x0 + ln.x1) / 2, (ln.top + ln.bottom) / 2
+        return any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in (g.bbox for g in grids))
+
+    out: list[_Line | _Grid] = [ln for ln in lines if not inside(ln)]
+    for g in sorted(grids, key=lambda g: g.top):
+        at = next((k for k, i in enumerate(out) if isinstance(i, _Line) and i.top >= g.top), len(out))
+        out.insert(at, g)
     return out
 
 
@@ -206,8 +316,8 @@ _NO_OCR = ("{doc_id}: page {n} is a scanned image without text, and OCR is not a
 
 
 def _render(page):
-    """The page as a greyscale image at ``OCR_DPI`` (pypdfium2, which pdfplumber renders with)."""
-    return page.to_image(resolution=OCR_DPI).original.convert("L")
+    """The page as a greyscale image at ``OCR_DPI`` (PDFium)."""
+    return page.render(scale=OCR_DPI / 72, grayscale=True).to_pil()
 
 
 def _mark_headings(items: list) -> None:

@@ -10,6 +10,19 @@ from qa.surfaces.eval_tab import evaluate_tab
 __all__ = ["MAX_UPLOAD_FILE_BYTES", "MAX_UPLOAD_REQUEST_BYTES", "create_admin"]
 
 
+#: Gradio's upload box is a button named "Click to upload or drop files" that shows "Drop File
+#: Here - or - Click to Upload" (axe: label-content-name-mismatch; someone using speech input says
+#: what they see). Name it by what it shows, each box Gradio draws later included.
+UPLOAD_NAME_JS = """() => {
+  const name = () => document.querySelectorAll("button.upload-container[aria-label]").forEach(b => {
+    const shown = b.textContent.replace(/\\s+/g, " ").trim();
+    if (shown && b.getAttribute("aria-label") !== shown) b.setAttribute("aria-label", shown);
+  });
+  name();
+  new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
+}"""
+
+
 def create_admin(qa):
     import gradio as gr
 
@@ -21,4 +34,5 @@ def create_admin(qa):
         with gr.Tab("Evaluate"):
             evaluate_tab(qa)
         admin.load(on_load, outputs=outputs)
+        admin.load(None, js=UPLOAD_NAME_JS)
     return admin

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 EXAMPLES = 4
+STATUS_POLL_S = 3  # how often a page opened during a build asks whether the index is ready
 #: Sections that list links to other pages: no example question is made from them.
 NAVIGATION_SECTIONS = frozenset({"see also", "references", "external links", "further reading", "notes",
                                  "bibliography", "sources"})
@@ -168,12 +169,17 @@ footer{display:none!important}
 @media (max-width:600px){
   .gradio-container{padding:6px!important}
   #qa-title h1{font-size:17px}
-  #qa-intro{display:none}
+  #qa-intro{font-size:13px}
   #qa-answers{height:calc(100dvh - 230px)!important}
+  /* an empty chat makes room for the intro and the example questions, which say what to ask;
+     once a question is asked the conversation takes the screen */
+  #qa-answers:not(:has(.message-row)){height:96px!important}
+  #qa-intro:has(~ * .message-row){display:none}
   #qa-answers .message-row{padding-left:0!important;padding-right:0!important;margin-left:0!important;margin-right:0!important}
   #qa-answers .message-wrap{margin-bottom:8px!important}
   #qa-answers .bubble-wrap{padding:36px 6px 6px!important}
-  #qa-examples{display:none}
+  #qa-examples{gap:6px}
+  #qa-examples button{width:100%;min-height:40px}
 }
 """
 
@@ -193,7 +199,11 @@ def chat_theme():
     return gr.themes.Default(primary_hue="blue", font=system,
                              font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]).set(
         button_primary_background_fill="#1d4ed8", button_primary_background_fill_hover="#1e40af",
-        button_primary_text_color="#ffffff")
+        button_primary_text_color="#ffffff",
+        # WCAG AA on white (axe): the red "Delete" (white on Gradio's #ef4444 was 3.8:1), the upload
+        # box's "- or -" and other subdued text (#bbbbc2, 1.9:1), the selected tab (#3b82f6, 3.7:1)
+        button_cancel_background_fill="#b91c1c", button_cancel_background_fill_hover="#991b1b",
+        button_cancel_text_color="#ffffff", body_text_color_subdued="#4b5563", color_accent="#1d4ed8")
 
 
 def create_demo(qa: QA, startup=None, settings=None):
@@ -205,12 +215,22 @@ def create_demo(qa: QA, startup=None, settings=None):
     settings = settings or qa.settings
 
     def on_load():
-        waiting = startup.not_ready() if startup is not None else None
+        waiting = None if startup is None else startup.not_ready(then="This page updates itself when they are ready.")
         intro = escape(waiting or describe_corpus(qa))  # titles come from documents: never markup
         examples = [] if waiting else example_questions(qa)
         buttons = [gr.update(value=q, visible=True) for q in examples]
         buttons += [gr.update(visible=False)] * (EXAMPLES - len(examples))
         return [intro, *buttons]
+
+    def while_indexing(history):
+        """A page opened while the index is built asks again every few seconds, so it shows the
+        build's progress and then the corpus and its examples without a reload; the examples
+        stay hidden once a conversation has started."""
+        shown = on_load()
+        waiting = startup is not None and not startup.ready
+        if history:
+            shown[1:] = [gr.update()] * EXAMPLES
+        return [*shown, gr.Timer(active=waiting)]
 
     def add_question(message, history):
         message = message if isinstance(message, str) else ""
@@ -275,7 +295,8 @@ def create_demo(qa: QA, startup=None, settings=None):
                              scale=8, elem_id="qa-question", submit_btn=False, container=False,
                              max_length=settings.max_question_chars * 2)
             send = gr.Button("Ask", variant="primary", scale=0, min_width=80, elem_id="qa-send")
-        with gr.Group(visible=False, elem_id="qa-correction") as correction_box:
+        # a class, not an id: Gradio writes a Group's elem_id on two nested elements (duplicate ids)
+        with gr.Group(visible=False, elem_classes=["qa-correction"]) as correction_box:
             correction = gr.Textbox(label="What should the answer have been? (optional)", max_lines=3,
                                     max_length=feedback.MAX_CORRECTION_CHARS)
             with gr.Row():
@@ -297,7 +318,13 @@ def create_demo(qa: QA, startup=None, settings=None):
         send_fix.click(send_correction, [correction, rated], [correction_box, rated, thanks], queue=False, **private)
         skip.click(lambda: (gr.update(visible=False), None), None, [correction_box, rated], queue=False, **private)
         new.click(new_chat, None, [chatbot, box, correction_box, rated, thanks, *examples], queue=False, **private)
-        demo.load(on_load, None, [intro, *examples], queue=False, **private)
+        if startup is not None:  # `qa serve`: the index may still be building when the page opens
+            poll = gr.Timer(STATUS_POLL_S, active=False)
+            demo.load(while_indexing, [chatbot], [intro, *examples, poll], queue=False, **private)
+            poll.tick(while_indexing, [chatbot], [intro, *examples, poll], queue=False, show_progress="hidden",
+                      **private)
+        else:
+            demo.load(on_load, None, [intro, *examples], queue=False, **private)
         demo.load(None, None, None, js=SCROLL_TO_NEW_MESSAGE_JS)
 
         def ask(message: str, history: list | None = None) -> str:

@@ -9,6 +9,7 @@ Every message is escaped: file names come from whoever uploads them.
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 import time
@@ -193,13 +194,40 @@ class Library:
         yield f"{said}\n\n{done}".strip(), rows, self.choices(rows)
 
 
+#: The library table; on a phone each file becomes a block of labelled lines, so its status and
+#: detail stay in view (a five-column grid cut them off at 390 px).
+LIBRARY_CSS = """
+table{width:100%;border-collapse:collapse;font-size:14px;color:#111827}
+caption{text-align:left;font-size:13px;color:#4b5563;padding:0 0 4px}
+th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid #e5e7eb;overflow-wrap:anywhere}
+th{font-weight:600;color:#374151;background:#f9fafb}
+@media (max-width:600px){
+  thead{display:none}
+  tr{display:block;border:1px solid #e5e7eb;border-radius:8px;padding:4px 8px;margin:0 0 8px}
+  td{display:grid;grid-template-columns:5.5em 1fr;gap:8px;border:0;padding:2px 0}
+  td:empty{display:none}
+  td::before{content:attr(data-label);color:#4b5563}
+}
+"""
+
+
+def library_html(rows: list[list]) -> str:
+    """The library as an HTML table, every value escaped (file names come from uploads)."""
+    if not rows:
+        return '<p>No documents in the library yet.</p>'
+    head = "".join(f'<th scope="col">{c}</th>' for c in COLUMNS)
+    body = "".join("<tr>" + "".join(f'<td data-label="{c}">{html.escape(str(v))}</td>' for c, v in zip(COLUMNS, r))
+                   + "</tr>" for r in rows)
+    return f"<table><caption>Library</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
 def documents_tab(qa) -> None:
     import gradio as gr
 
     lib = Library(qa)
 
     def _out(message, rows, choices):
-        return message, rows, gr.update(choices=choices, value=None)
+        return message, library_html(rows), gr.update(choices=choices, value=None)
 
     def on_add(paths):
         for message, rows, choices in lib.follow(lib.add(paths)):
@@ -229,7 +257,7 @@ def documents_tab(qa) -> None:
                          file_types=[".pdf", ".docx", ".html", ".htm", ".md", ".txt"])
         add = gr.Button("Add and index", variant="primary", scale=0)
     message = gr.Markdown(elem_id="library-message")
-    table = gr.Dataframe(headers=COLUMNS, label="Library", interactive=False, wrap=True, elem_id="library-table")
+    table = gr.HTML(elem_id="library-table", css_template=LIBRARY_CSS, apply_default_css=False)
     with gr.Row():
         chosen = gr.Dropdown(label="Document", choices=[], value=None, allow_custom_value=False)
         delete = gr.Button("Delete", variant="stop", scale=0)

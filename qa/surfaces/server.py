@@ -234,7 +234,7 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
     from fastapi import Depends, FastAPI, Request
     from fastapi.exception_handlers import http_exception_handler
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
+    from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
     from fastapi.security import APIKeyHeader, HTTPBearer
     from starlette.exceptions import HTTPException as StarletteHTTPException
     from starlette.middleware.cors import CORSMiddleware
@@ -367,8 +367,10 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
         return {"stored": True}
 
     @app.get("/doc/{doc_id:path}", include_in_schema=False)
-    def document(doc_id: str, start: int | None = None, end: int | None = None, original: bool = False):
-        """The whole document, the cited passage highlighted and scrolled to (``#passage``)."""
+    def document(doc_id: str, start: int | None = None, end: int | None = None, original: bool = False,
+                 image: int | None = None):
+        """The whole document, the cited passage highlighted and scrolled to (``#passage``); for a
+        PDF beside the cited page's image (``?image=N`` is that image)."""
         from qa.surfaces.docview import page
 
         waiting = startup.not_ready() if startup is not None else None
@@ -383,14 +385,41 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
             return HTMLResponse(page_message("There is no such document here."), status_code=404)
         if original:
             return _original(doc)
-        return HTMLResponse(page(doc, start, end), headers={"Cache-Control": "no-store"})
+        if image is not None:
+            return _page_image(doc, image)
+        return HTMLResponse(page(doc, start, end, _cited_page(doc, start, end)), headers={"Cache-Control": "no-store"})
+
+    def _source(doc) -> Path | None:
+        """The file an indexed document was read from, inside the corpus folder (else None)."""
+        root = Path(settings.corpus_dir).resolve()
+        path = (root / doc.id).resolve()
+        return path if path.is_relative_to(root) and path.is_file() else None
+
+    def _cited_page(doc, start, end):
+        """(page, boxes of the passage on it) for a PDF cited at ``start``..``end``; else None."""
+        from qa.surfaces.pdfpage import passage_boxes
+
+        path = _source(doc) if doc.kind == "pdf" and doc.pages else None
+        if path is None or start is None or end is None or not 0 <= start < end <= len(doc.text):
+            return None
+        n = doc.page_at(start)
+        return n, passage_boxes(path, doc, n, start, end)
+
+    def _page_image(doc, n: int):
+        """Page ``n`` of an indexed PDF as PNG: only that document's own file, only a page it has."""
+        from qa.surfaces.pdfpage import render_png
+
+        path = _source(doc) if doc.kind == "pdf" else None
+        png = render_png(path, n) if path is not None and 1 <= n <= max(1, len(doc.pages)) else None
+        if png is None:
+            return HTMLResponse(page_message("There is no such page here."), status_code=404)
+        return Response(png, media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
     def _original(doc):
         """The file a document was read from: only an indexed document's own file, inside the corpus
         folder, sent as a download (never rendered here)."""
-        root = Path(settings.corpus_dir).resolve()
-        path = (root / doc.id).resolve()
-        if not path.is_relative_to(root) or not path.is_file():
+        path = _source(doc)
+        if path is None:
             return HTMLResponse(page_message("The original file is no longer there."), status_code=404)
         types = {"pdf": "application/pdf", "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
                  "html": "text/html; charset=utf-8", "text": "text/plain; charset=utf-8"}

@@ -53,6 +53,9 @@ class AnswerView:
     note: str  # a sentence under the headline ("This may be wrong ...", why it was declined)
     sources_label: str  # "Sources" | "Closest passages"
     sources: tuple[SourceView, ...] = field(default_factory=tuple)
+    #: show the headline's first letter in capitals: it is copied from mid-sentence ("the
+    #: Presidents of ..."). Only the display changes; the text stays as the document has it.
+    capitalise: bool = False
 
     def to_dict(self) -> dict:
         """Plain JSON values (lists, not tuples), exactly what the API sends."""
@@ -75,7 +78,11 @@ def _fold(text: str) -> str:
     return _squash(text).casefold()
 
 
-def doc_link(doc: str, start: int, end: int) -> str:
+def doc_link(doc: str, start: int, end: int, hs: int | None = None, he: int | None = None) -> str:
+    """The document view at a citation: its supporting sentence (``hs``..``he``) highlighted and
+    scrolled to, else the whole excerpt."""
+    if hs is not None and he is not None and start <= hs < he <= end:
+        start, end = hs, he
     return f"/doc/{quote(doc)}?start={start}&end={end}#passage"
 
 
@@ -143,14 +150,28 @@ def view(answer: Answer) -> AnswerView:
         sentence = _segments(sentence_text, hs, marks)
         passage = _segments(c.text, c.start, marks)
         shown.append(SourceView(n=c.n, title=c.title, section=c.section, doc=c.doc,
-                                link=doc_link(c.doc, c.start, c.end), sentence=sentence, passage=passage,
+                                link=doc_link(c.doc, c.start, c.end, hs, he), sentence=sentence, passage=passage,
                                 supports=supports, pages=pages_label(c.page, c.page_end)))
     if declined:
         return AnswerView("declined", DECLINED, None, "", round(100 * answer.score), _decline_note(answer),
                           "Closest passages", tuple(shown))
     label = NOT_SURE if answer.uncertain else LIKELY
-    return AnswerView("answer", _squash(answer.text or ""), answer.answer_citation, label, round(100 * answer.score),
-                      UNCERTAIN_NOTE if answer.uncertain else "", "Sources", tuple(shown))
+    headline = _squash(answer.text or "")
+    return AnswerView("answer", headline, answer.answer_citation, label, round(100 * answer.score),
+                      UNCERTAIN_NOTE if answer.uncertain else "", "Sources", tuple(shown),
+                      capitalise=starts_in_lower_case(headline))
+
+
+def starts_in_lower_case(text: str) -> bool:
+    """True when the first word is all small letters ("the", "about", "de"), so a capital makes
+    it read as an answer; never for words with capitals or signs inside ("iPhone", "e.g.", "mRNA")."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return first.isalpha() and first.islower()
+
+
+def display_headline(v: AnswerView) -> str:
+    """The headline as the terminal shows it: first letter capitalised when ``v.capitalise``."""
+    return v.headline[:1].upper() + v.headline[1:] if v.capitalise else v.headline
 
 
 def _locate(text: str, offset: int, needle: str) -> tuple[int | None, int | None]:
@@ -181,7 +202,7 @@ def answer_json(answer: Answer) -> dict:
     (send it back with the answer in ``history`` for follow-ups) and its ``view``."""
     out = answer.to_dict()
     for c in out["citations"]:
-        c["link"] = doc_link(c["doc"], c["start"], c["end"])
+        c["link"] = doc_link(c["doc"], c["start"], c["end"], c["highlight_start"], c["highlight_end"])
     source = answer_source(answer)
     out["source"] = None if source is None else {"doc": source[0], "start": source[1], "end": source[2]}
     out["view"] = view(answer).to_dict()
