@@ -21,10 +21,12 @@ from qa.answer.conversation import parse_history, rewrite
 from qa.embed.model import Embedder
 from qa.embed.factory import load_embedder
 from qa.core.errors import BadQuestionError, IndexStateError
+from qa.index.backend import Where, collection_of
 from qa.index.store import Index, build_index, current_build, load_index, stale_reasons
 from qa.answer.question import QuestionAnalysis, analyse
 from qa.answer.read import passages, read
 from qa.answer.retrieval import retrieve
+from qa.reader.base import SpanReader, load_reader
 from qa.core.types import Answer, Turn
 
 log = logging.getLogger(__name__)
@@ -94,12 +96,10 @@ class QA:
         return self._embedder
 
     @property
-    def reader(self):
-        """The span reader (loaded on first use; sessions are shared by all Readers)."""
+    def reader(self) -> SpanReader:
+        """The span reader of ``settings.reader_model`` (loaded on first use; shared sessions)."""
         if self._reader is None:
-            from qa.reader.onnx_reader import Reader
-
-            self._reader = Reader()
+            self._reader = load_reader(self.settings.reader_model)
         return self._reader
 
     @property
@@ -195,7 +195,8 @@ class QA:
             self.reader.warm_up()
 
     #: Settings that change what is in the index; the others only change how it is searched.
-    INDEX_SETTINGS = ("corpus_dir", "index_dir", "chunk_chars", "chunk_overlap", "context_prefix", "embedding_backend")
+    INDEX_SETTINGS = ("corpus_dir", "index_dir", "chunk_chars", "chunk_overlap", "context_prefix", "embedding_backend",
+                      "vector_backend", "milvus_uri")
 
     def with_settings(self, **overrides) -> "QA":
         """A QA with some settings changed, sharing this one's model and, when no index setting
@@ -208,46 +209,57 @@ class QA:
             other._index = self._index
         return other
 
-    def _source_text(self, source: tuple[str, int, int]) -> str:
-        """The text an earlier answer's ``source`` points at ("" when it points at nothing)."""
+    @staticmethod
+    def _source_text(index: Index, where: Where | None, source: tuple[str, int, int]) -> str:
+        """The text an earlier answer's ``source`` points at ("" when it points at nothing, or at
+        a document outside the asker's collections: a history is the client's to forge)."""
         doc_id, start, end = source
-        doc = self.index.documents.get(doc_id)
+        doc = index.documents.get(doc_id)
         if doc is None or not 0 <= start < end <= len(doc.text) or end - start > 4000:
+            return ""
+        if where is not None and collection_of(doc_id) not in where.collections:
             return ""
         return doc.text[start:end]
 
     def prepare(self, question, history=None) -> tuple[str, str, QuestionAnalysis]:
         """(clean question, retrieval query, analysis): everything before retrieval."""
-        return self._prepare(question, history)[:3]
+        return self._prepare(self.index, question, history)[:3]
 
-    def _prepare(self, question, history=None) -> tuple[str, str, QuestionAnalysis, int | None]:
+    def _prepare(self, index: Index, question, history=None,
+                 where: Where | None = None) -> tuple[str, str, QuestionAnalysis, int | None]:
         """``prepare`` plus the sentence a follow-up refers to: the one the previous answer was
         copied from (None when the question stands alone or the answer named no source)."""
         s = self.settings
         question = clean_question(question, s.max_question_chars)
         turns = clean_history(parse_history(history), 2 * s.max_question_chars)
-        query = rewrite(question, turns, self._source_text) if s.history_rewrite else question
+        source_text = lambda source: self._source_text(index, where, source)  # noqa: E731
+        query = rewrite(question, turns, source_text) if s.history_rewrite else question
         asked = analyse(question)  # the type comes from the new question only; terms from the query
         if query == question:
             return question, query, asked, None
         analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span,
                            list_of=asked.list_of, own_terms=asked.terms)
         last = next((t for t in reversed(turns) if t.role == "assistant"), None)
-        return question, query, analysis, self._sentence_at(last.source) if last and last.source else None
+        usable = last is not None and last.source and (where is None or collection_of(last.source[0]) in where.collections)
+        return question, query, analysis, self._sentence_at(index, last.source) if usable else None
 
-    def _sentence_at(self, source: tuple[str, int, int]) -> int | None:
+    @staticmethod
+    def _sentence_at(index: Index, source: tuple[str, int, int]) -> int | None:
         doc_id, start, _ = source
-        for i, sent in enumerate(self.index.sentences):
+        for i, sent in enumerate(index.sentences):
             if sent.doc_id == doc_id and sent.start <= start < sent.end:
                 return i
         return None
 
-    def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None) -> Answer:
-        """Answer ``question`` from the corpus (``history``: earlier turns, for follow-ups)."""
-        question, query, analysis, anchor = self._prepare(question, history)
-        index = self.index
+    def ask(self, question, history: list[Turn] | list[dict] | None = None, top_k: int | None = None,
+            collections: frozenset[str] | None = None) -> Answer:
+        """Answer ``question`` from the corpus (``history``: earlier turns, for follow-ups;
+        ``collections``: answer only from these collections, None for all of them)."""
+        index = self.index  # one snapshot for the whole question: a reload mid-way must not mix builds
+        where = None if collections is None else Where(frozenset(collections))
+        question, query, analysis, anchor = self._prepare(index, question, history, where)
         qvec = self.embedder.encode([query])[0]
-        retrieved = retrieve(index, qvec, analysis, self.settings)
+        retrieved = retrieve(index, qvec, analysis, self.settings, where)
         # a follow-up reads around the sentence the previous answer came from first
         found = passages(index, retrieved, self.settings.reader_passages, anchor=anchor)
         readings = read(self.reader, index, question, found, widen=self.settings.reader_widen)

@@ -65,11 +65,20 @@ class Settings:
     # matrix units (AMX / AVX512-BF16) when torch is installed, else fp32; "fp32"; "bf16" (fails
     # on CPUs without such units). Questions are always embedded by embedding_backend.
     build_precision: str = "auto"
+    # Where the vectors and terms are searched: "faiss" (FAISS + BM25 in this process, files in the index
+    # folder) or "milvus" (a Milvus collection: milvus-lite in the index folder, or the server at milvus_uri).
+    vector_backend: str = "faiss"
+    # "" = a milvus-lite database inside each build folder (one process at a time); a server's address
+    # ("http://milvus.internal:19530", a `milvus-lite server` too) for several processes or machines.
+    milvus_uri: str = ""
     top_k: int = 3  # sources shown under an answer (compact cards; each expands to its whole passage)
     candidates: int = 50  # results taken from each retriever before fusion
     fusion: str = "weighted"  # "weighted" (signals, weights below) or "rrf" (reciprocal rank fusion)
     rrf_k: int = 60  # the k of reciprocal rank fusion
     fusion_weights: dict = field(default_factory=_default_fusion_weights)
+    # The span reader: "" = the one shipped in qa/models (reader-int8.onnx), or the path of another ONNX
+    # reader exported by `qa train ship` (same inputs and outputs; see qa/models/README.md).
+    reader_model: str = ""
     reader_passages: int = 4  # passages the reader (qa/models/reader-int8.onnx) reads per question
     # Show the longest span around the reader's best one that scores within this many logits of it:
     # longer answers contain the gold more often, exact matches get rarer (chosen on the tune articles)
@@ -111,6 +120,10 @@ class Settings:
     # builds alike); a file over one is skipped with the reason.
     extract_seconds: float = 300.0  # OCR of a scanned page takes ~9 s
     extract_memory_mb: int = 1024
+    # Collections and access keys (qa/surfaces/access.py): "" = everyone sees every document; a path (the file
+    # may not exist yet: the admin page's Access tab writes it) = every question needs a key, which sees only
+    # the collections (top-level corpus folders) the file grants it.
+    access_file: str = ""
     # Thumbs up/down and corrections from the chat and the widget, one JSON line each (a test set
     # for `qa eval`); kept out of git
     feedback_path: Path = PROJECT_ROOT / "feedback" / "feedback.jsonl"
@@ -214,10 +227,18 @@ def validate(s: Settings) -> None:
         raise QAError(f"fusion={s.fusion!r}: use 'weighted' or 'rrf'")
     if s.embedding_backend not in {"auto", "onnx", "onnx-int8", "torch"}:
         raise QAError(f"embedding_backend={s.embedding_backend!r}: use 'auto', 'onnx', 'onnx-int8' or 'torch'")
+    if s.vector_backend not in {"faiss", "milvus"}:
+        raise QAError(f"vector_backend={s.vector_backend!r}: use 'faiss' or 'milvus'")
+    if s.milvus_uri and not s.milvus_uri.startswith(("http://", "https://", "tcp://", "unix:")):
+        raise QAError(f"milvus_uri={s.milvus_uri!r}: use a server address such as http://127.0.0.1:19530, "
+                      "or leave it empty for a milvus-lite database in the index folder")
     if s.build_precision not in {"auto", "fp32", "bf16"}:
         raise QAError(f"build_precision={s.build_precision!r}: use 'auto', 'fp32' or 'bf16'")
     if not 0.0 <= s.reader_widen <= 10.0:
         raise QAError(f"reader_widen={s.reader_widen}: use a number of logits from 0 to 10")
+    if s.reader_model and not Path(s.reader_model).expanduser().is_file():
+        raise QAError(f"reader_model={s.reader_model!r} is not a file; give the path of an ONNX reader "
+                      "(`qa train ship` makes one) or leave it empty for the shipped reader")
     if not 1 <= s.reader_passages <= 16:
         raise QAError(f"reader_passages={s.reader_passages}: use a number from 1 to 16")
     if not 1 <= s.top_k <= 50:

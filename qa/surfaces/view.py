@@ -78,12 +78,14 @@ def _fold(text: str) -> str:
     return _squash(text).casefold()
 
 
-def doc_link(doc: str, start: int, end: int, hs: int | None = None, he: int | None = None) -> str:
+def doc_link(doc: str, start: int, end: int, hs: int | None = None, he: int | None = None, sign=None) -> str:
     """The document view at a citation: its supporting sentence (``hs``..``he``) highlighted and
-    scrolled to, else the whole excerpt."""
+    scrolled to, else the whole excerpt; ``sign(doc)`` gives the token a server with access keys
+    needs to open it (qa/surfaces/access.py)."""
     if hs is not None and he is not None and start <= hs < he <= end:
         start, end = hs, he
-    return f"/doc/{quote(doc)}?start={start}&end={end}#passage"
+    token = f"&t={quote(sign(doc))}" if sign is not None else ""
+    return f"/doc/{quote(doc)}?start={start}&end={end}{token}#passage"
 
 
 def _segments(text: str, offset: int, marks: list[tuple[int, int, str]]) -> tuple[Segment, ...]:
@@ -125,7 +127,7 @@ def pages_label(first: int | None, last: int | None) -> str:
     return f"page {first}" if not last or last == first else f"pages {first}–{last}"
 
 
-def view(answer: Answer) -> AnswerView:
+def view(answer: Answer, sign=None) -> AnswerView:
     declined = answer.abstained
     shown: list[SourceView] = []
     seen: set[str] = set()
@@ -150,7 +152,7 @@ def view(answer: Answer) -> AnswerView:
         sentence = _segments(sentence_text, hs, marks)
         passage = _segments(c.text, c.start, marks)
         shown.append(SourceView(n=c.n, title=c.title, section=c.section, doc=c.doc,
-                                link=doc_link(c.doc, c.start, c.end, hs, he), sentence=sentence, passage=passage,
+                                link=doc_link(c.doc, c.start, c.end, hs, he, sign), sentence=sentence, passage=passage,
                                 supports=supports, pages=pages_label(c.page, c.page_end)))
     if declined:
         return AnswerView("declined", DECLINED, None, "", round(100 * answer.score), _decline_note(answer),
@@ -196,14 +198,14 @@ def answer_source(answer: Answer) -> tuple[str, int, int] | None:
     return c.doc, c.highlight_start, c.highlight_end
 
 
-def answer_json(answer: Answer) -> dict:
+def answer_json(answer: Answer, sign=None) -> dict:
     """The JSON of an answer, for ``qa ask --json`` and ``POST /api/ask`` alike: the contract
     (``Answer.to_dict``) plus each citation's document-view ``link``, the answer's ``source``
     (send it back with the answer in ``history`` for follow-ups) and its ``view``."""
     out = answer.to_dict()
     for c in out["citations"]:
-        c["link"] = doc_link(c["doc"], c["start"], c["end"], c["highlight_start"], c["highlight_end"])
+        c["link"] = doc_link(c["doc"], c["start"], c["end"], c["highlight_start"], c["highlight_end"], sign)
     source = answer_source(answer)
     out["source"] = None if source is None else {"doc": source[0], "start": source[1], "end": source[2]}
-    out["view"] = view(answer).to_dict()
+    out["view"] = view(answer, sign).to_dict()
     return out
