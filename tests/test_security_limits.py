@@ -150,8 +150,17 @@ def _like_body(config: dict, history: list) -> dict:
     """The chat's like event as the review sent it to /gradio_api/run/predict (no key)."""
     chat = next(x["id"] for x in config["components"] if x["type"] == "chatbot")
     dep = next(d for d in config["dependencies"] if [chat, "like"] in [list(t) for t in d["targets"]])
-    return {"fn_index": dep["id"], "data": [history], "event_data": {"index": 1, "value": "a", "liked": True},
-            "session_hash": "attack", "trigger_id": chat}
+    return {"fn_index": dep["id"], "data": [history] + [None] * (len(dep["inputs"]) - 1),
+            "event_data": {"index": 1, "value": "a", "liked": True}, "session_hash": "attack", "trigger_id": chat}
+
+
+def _open_session(client: httpx.Client, config: dict, session: str) -> None:
+    """What a page does on load (the session's grant is kept from it)."""
+    for d in config["dependencies"]:
+        if d["targets"] and d["targets"][0][1] == "load" and d.get("backend_fn"):
+            r = client.post("/gradio_api/run/predict", json={"fn_index": d["id"], "data": [None] * len(d["inputs"]),
+                                                             "session_hash": session})
+            assert r.status_code == 200, r.text
 
 
 @pytest.mark.integration
@@ -162,7 +171,9 @@ def test_300_anonymous_votes_store_a_few_dozen_and_an_honest_vote_still_lands(ca
                {"role": "assistant", "content": [{"type": "text", "text": "a" * 2000}]}]
     path = Path(settings.feedback_path)
     with httpx.Client(base_url=url, timeout=30, transport=httpx.HTTPTransport(local_address=ATTACKER)) as attacker:
-        body = _like_body(attacker.get("/config").json(), history)
+        config = attacker.get("/config").json()
+        _open_session(attacker, config, "attack")
+        body = _like_body(config, history)
         codes = [attacker.post("/gradio_api/run/predict", json=body).status_code for _ in range(300)]
     assert set(codes) == {200}, codes  # the event answers; the vote is what is refused
     rows = [json.loads(ln) for ln in path.read_text(encoding="utf-8").splitlines()]
