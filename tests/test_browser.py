@@ -200,6 +200,22 @@ def browser_page(chromium):
         p.close()
 
 
+#: ids used by more than one element of the page (empty ids, which Gradio writes, left aside)
+DUPLICATE_IDS = """() => { const seen = {};
+    document.querySelectorAll('[id]').forEach(e => { if (e.id) seen[e.id] = (seen[e.id] || 0) + 1; });
+    return Object.keys(seen).filter(k => seen[k] > 1); }"""
+
+
+def axe_violations(page) -> list[str]:
+    """The serious and critical axe-core violations of the page (skips the test without axe-core)."""
+    if not AXE.exists():
+        pytest.skip(f"!!! axe-core is missing ({AXE}); `.ci/run` installs it with npm: accessibility check SKIPPED !!!")
+    page.add_script_tag(path=str(AXE))
+    return page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+        .filter(v => v.impact === 'serious' || v.impact === 'critical')
+        .map(v => v.id + ': ' + v.help + ' ' + v.nodes.map(n => n.target.join(' ')).join(', '))""")
+
+
 def wait_until(page, predicate, timeout_ms: int = 5000) -> bool:
     """Poll ``predicate()`` while letting the page run, for at most ``timeout_ms``."""
     for _ in range(timeout_ms // 100):
@@ -270,7 +286,11 @@ def test_widget_on_another_origin_answers_with_citations(browser_page, host, app
     page.wait_for_timeout(300)  # let the scroll settle for the screenshot
     bp.shot("widget-desktop")
 
-    # Feedback: thumbs up is stored on the server.
+    # Feedback: thumbs up is stored on the server. The thumbs are inline SVG, not emoji (a
+    # machine without an emoji font drew empty boxes).
+    votes = page.locator("qa-chat-widget .bot .vote button[aria-label$='elpful']")
+    assert [votes.nth(i).locator("svg").count() for i in range(votes.count())] == [1, 1]
+    assert [votes.nth(i).inner_text().strip() for i in range(votes.count())] == ["", ""]
     page.locator("qa-chat-widget .bot .vote button[aria-label='Helpful']").first.click()
     expect(page.locator("qa-chat-widget .bot .vote [role=status]").first).to_have_text("Thanks for the feedback.")
 
@@ -443,6 +463,7 @@ def test_gradio_chat_examples_feedback_and_new_chat(browser_page, tmp_path_facto
         page.get_by_role("button", name="Dislike").last.click()
         fix = page.get_by_label("What should the answer have been? (optional)")
         expect(fix).to_be_visible()
+        assert page.evaluate(DUPLICATE_IDS) == []  # Gradio wrote a Group's elem_id twice
         fix.fill("3 May 1999, in Gamma City")
         page.get_by_role("button", name="Send correction").click()
         expect(page.locator("#qa-thanks")).to_contain_text("correction was saved")
@@ -527,12 +548,80 @@ def test_chat_page_layout_and_accessibility(browser_page, app_url, width, height
     assert card["x"] + card["width"] <= chat["x"] + chat["width"] + 1, (chat, card)  # and not cut off at the right
     bp.shot(f"chat-{width}")
     assert console == [], console
-    if not AXE.exists():
-        pytest.skip(f"!!! axe-core is missing ({AXE}); `.ci/run` installs it with npm: accessibility check SKIPPED !!!")
-    page.add_script_tag(path=str(AXE))
-    found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
-        .filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id + ': ' + v.help)""")
+    assert page.evaluate(DUPLICATE_IDS) == []
+    found = axe_violations(page)
     assert found == [], found
+
+
+def test_empty_chat_on_a_phone_says_what_to_ask(browser_page, app_url):
+    """On a phone the empty chat shows the intro and the example questions above the question
+    box, all on the first screen; once a question is asked the conversation takes the screen."""
+    from playwright.sync_api import expect
+
+    bp = browser_page(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = bp.page
+    page.goto(app_url + "/")
+    intro = page.locator("#qa-intro")
+    expect(intro).to_contain_text("Ask about Central Asia plus Japan")
+    examples = page.locator("#qa-examples button")
+    expect(examples.first).to_be_visible()
+    for el in [intro, *[examples.nth(i) for i in range(examples.count())], page.locator("#qa-question textarea")]:
+        if el.is_visible():
+            expect(el).to_be_in_viewport(ratio=1)
+    assert examples.count() >= 2 and all(examples.nth(i).is_visible() for i in range(examples.count()))
+    bp.shot("chat-empty-390")
+    examples.first.click()
+    bot = page.locator('#qa-answers [data-testid="bot"]').last
+    expect(bot.locator(".qa-headline")).to_be_visible()
+    expect(intro).to_be_hidden()
+    expect(examples.first).to_be_hidden()
+    assert page.locator("#qa-answers").bounding_box()["height"] > 400  # the answer gets the room
+    assert bp.errors == []
+
+
+def test_chat_opened_while_indexing_fills_itself_in(browser_page, tmp_path_factory):
+    """A page opened during the first build says which stage it is in (no made-up overall
+    percentage), then shows the corpus and its example questions once the index is ready,
+    without a reload."""
+    from playwright.sync_api import expect
+
+    from qa.surfaces.startup import Startup
+
+    root = tmp_path_factory.mktemp("first-build")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "doc.txt").write_text(TINY_DOC, encoding="utf-8")
+    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index"), embedder=FakeEmbedder())
+    go, build = threading.Event(), qa.warm_up
+
+    def slow_build(progress=False, on_stage=None, on_output=None, **kw):
+        # what a child build prints (qa/index/store.py), then a wait the test ends
+        on_output(f"Reading {root / 'corpus'}\nEmbedding 12 texts with fake\n")
+        on_output("\rEmbedding:  42%|####      | 5/12 [00:01<00:01, 4.2text/s]")
+        assert go.wait(WAIT / 1000)
+        build()
+
+    qa.warm_up = slow_build
+    startup = Startup(qa, progress=False).start()
+    with serve_in_thread(create_app(qa, qa.settings, startup)) as url:
+        bp = browser_page(viewport={"width": 1280, "height": 900})
+        page = bp.page
+        page.goto(url + "/")
+        intro = page.locator("#qa-intro")
+        expect(intro).to_contain_text("still being indexed (embedding the passages: 42% done)")
+        expect(intro).to_contain_text("This page updates itself")
+        assert str(root) not in intro.inner_text()  # a stage, never a path of the server
+        examples = page.locator("#qa-examples button")
+        expect(examples.first).to_be_hidden()
+        bp.shot("chat-while-indexing")
+        page.evaluate("window.__same_page = 1")
+        go.set()
+        expect(examples.first).to_be_visible()
+        expect(intro).to_contain_text("Ask about Tiny Treaty")
+        assert page.evaluate("window.__same_page") == 1  # no reload
+        _ask_gradio(page, "When was the treaty signed?")
+        expect(page.locator('#qa-answers [data-testid="bot"]').last.locator(".qa-headline")).to_contain_text("3 May 1999")
+        assert bp.errors == []
+    startup.wait(10)
 
 
 def test_origins_not_allowed_can_neither_frame_nor_call(browser_page, host, locked_url):
@@ -699,6 +788,25 @@ def test_corpus_urls_and_file_names_never_become_links(browser_page, host, links
     assert bp.offsite() == []
 
 
+MARKDOWN_TITLE = "Guide [Login to continue](https://evil.example/phish) ![t](https://evil.example/pixel.png)"
+
+
+def test_a_title_made_of_markdown_is_text_on_the_chat_page(browser_page, tmp_path_factory):
+    """The review's document title: the intro once showed it as a live link and loaded the
+    image from the other site."""
+    from playwright.sync_api import expect
+
+    app = _fake_app(tmp_path_factory.mktemp("md-title"), f"# {MARKDOWN_TITLE}\n\nThe harbour office opened in 1999.\n")
+    with serve_in_thread(app) as url:
+        bp = browser_page(viewport={"width": 1280, "height": 900})
+        page = bp.page
+        page.goto(url + "/")
+        expect(page.locator("#qa-intro")).to_contain_text(MARKDOWN_TITLE)  # shown, as text
+        page.wait_for_timeout(500)
+        assert page.locator("a[href*='evil'], img[src*='evil']").count() == 0
+        assert bp.offsite() == []
+
+
 # ---- the admin page's Documents tab ----------------------------------------------------------------
 
 
@@ -742,3 +850,44 @@ def test_admin_documents_tab_adds_lists_and_deletes(browser_page, tmp_path_facto
         expect(table).not_to_contain_text("harbour.pdf")
         assert "harbour.pdf" not in qa.index.documents
         assert p.errors == [] and p.offsite() == []
+
+
+@pytest.mark.parametrize("width, height", [(1280, 900), (390, 844)])
+def test_admin_page_is_accessible_and_its_library_fits_a_phone(browser_page, tmp_path_factory, width, height):
+    """No serious or critical axe violations on the admin page (the red Delete button, the
+    upload box's "- or -"), no duplicate ids, and every file's status and detail in view at 390 px."""
+    from playwright.sync_api import expect
+
+    root = tmp_path_factory.mktemp(f"admin-a11y-{width}")
+    (root / "corpus").mkdir()
+    (root / "corpus" / "doc.txt").write_text(TINY_DOC, encoding="utf-8")
+    (root / "corpus" / "broken.pdf").write_bytes(b"%PDF-1.4 not really a PDF")
+    qa = QA(Settings().replace(corpus_dir=root / "corpus", index_dir=root / "index", admin_key="adm1n-key"),
+            embedder=FakeEmbedder())
+    qa.warm_up()
+    with serve_in_thread(create_app(qa, qa.settings)) as url:
+        p = browser_page(http_credentials={"username": "admin", "password": "adm1n-key"},
+                         viewport={"width": width, "height": height})
+        page = p.page
+        page.goto(url + "/admin/")
+        table = page.locator("#library-table")
+        expect(table).to_contain_text("broken.pdf")
+        expect(table).to_contain_text("skipped")
+        page.wait_for_timeout(500)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        for name in ("doc.txt", "broken.pdf"):
+            row = table.locator("tr", has_text=name)
+            for label in ("status", "detail"):
+                cell = row.locator(f'td[data-label="{label}"]')
+                if label == "detail" and not cell.inner_text().strip():
+                    continue
+                expect(cell).to_be_visible()
+                box = cell.bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= width, (name, label, box)
+        detail = table.locator("tr", has_text="broken.pdf").locator('td[data-label="detail"]')
+        assert detail.inner_text().strip(), "a skipped file says why"
+        p.shot(f"admin-{width}", full_page=True)
+        assert page.evaluate(DUPLICATE_IDS) == []
+        found = axe_violations(page)
+        assert found == [], found
+        assert p.errors == []

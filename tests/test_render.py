@@ -125,3 +125,28 @@ def test_json_adds_links_source_and_view_to_the_contract():
 
 def test_a_message_is_escaped():
     assert "&lt;b&gt;" in message_html("<b>too long</b>", "error") and "is-error" in message_html("x", "error")
+
+
+def test_an_answer_copied_from_mid_sentence_is_shown_with_a_capital_and_kept_as_copied():
+    excerpt = "The summit brought together the Presidents of the five states in Astana."
+    a = _answer("the Presidents of the five states", excerpt)
+    v = view(a)
+    assert v.capitalise and v.headline == "the Presidents of the five states"  # the text as the document has it
+    assert '<p class="qa-headline qa-cap">the Presidents' in to_html(v)  # the capital is the stylesheet's
+    assert to_text(v).startswith("The Presidents of the five states [1]")
+    out = answer_json(a)
+    assert out["answer"] == "the Presidents of the five states" and out["view"]["capitalise"] is True
+    from qa.answer.conversation import from_card
+
+    assert from_card(to_html(v))[0] == "the Presidents of the five states"  # follow-ups see the copied text
+
+
+def test_only_an_all_lower_case_first_word_is_capitalised():
+    from qa.surfaces.view import starts_in_lower_case
+
+    for text in ("the Presidents", "about 20 km", "de Gaulle"):
+        assert starts_in_lower_case(text), text
+    for text in ("28 August 2004", "Tokyo", "iPhone sales", "e.g. trade", "mRNA", "", "  ", "“quoted”"):
+        assert not starts_in_lower_case(text), text
+    declined = Answer(question="q", abstained=True, text=None, answer_citation=None, score=0.1, citations=[])
+    assert not view(declined).capitalise

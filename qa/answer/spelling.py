@@ -23,7 +23,8 @@ general English word list (the frequency dictionary symspellpy ships in its whee
   a name ("oTkyo" is "Tokyo").
 
 The English list loads once per process; a speller is built from the loaded index's texts on
-first use, once per build (a weak reference: a rebuilt index gets a fresh one).
+first use, once per build and set of collections searched (a weak reference: a rebuilt index
+gets fresh ones).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from functools import lru_cache
 from importlib import resources
 
 from qa.core.text import QUESTION_WORDS, STOPWORDS, fold
+from qa.index.backend import collection_of
 
 _WORD = re.compile(r"[A-Za-z]+(?:['\u2019][A-Za-z]+)*")
 _TOKEN = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
@@ -188,13 +190,19 @@ _FOR = weakref.WeakKeyDictionary()
 _LOCK = threading.Lock()
 
 
-def speller_for(index) -> Speller:
-    """The speller of a loaded index, built from its documents on first use."""
-    got = _FOR.get(index)
+def speller_for(index, collections: frozenset[str] | None = None) -> Speller:
+    """The speller of a loaded index, built from its documents on first use; with
+    ``collections``, from those collections' documents only (what a correction reads as must not
+    tell of documents the asker cannot search)."""
+    key = None if collections is None else frozenset(collections)
+    spellers = _FOR.get(index)
+    got = spellers.get(key) if spellers is not None else None
     if got is None:
         with _LOCK:
-            got = _FOR.get(index)
+            spellers = _FOR.setdefault(index, {})
+            got = spellers.get(key)
             if got is None:
-                texts = [t for d in index.documents.values() for t in (d.title, d.text)]
-                got = _FOR[index] = Speller(texts)
+                texts = [t for d in index.documents.values()
+                         if key is None or collection_of(d.id) in key for t in (d.title, d.text)]
+                got = spellers[key] = Speller(texts)
     return got

@@ -12,6 +12,12 @@ class CorpusError(QAError):
 class IndexStateError(QAError):
     """The on-disk index is missing, stale, corrupt, locked or not writable."""
 
+    def __init__(self, message: str = "", reason: str = ""):
+        super().__init__(message)
+        #: why, without the advice ("no index in DIR"): a server that builds the index itself
+        #: says only this, not "Run `qa build`"
+        self.reason = reason or message
+
 
 class ModelUnavailableError(QAError):
     """The packaged embedding model (or an optional backend) is not installed."""

@@ -9,6 +9,7 @@ Every message is escaped: file names come from whoever uploads them.
 
 from __future__ import annotations
 
+import html
 import logging
 import threading
 import time
@@ -18,6 +19,7 @@ from qa.core.errors import CorpusError, QAError
 from qa.index.store import read_manifest
 from qa.ingest.library import (MAX_FILES_PER_UPLOAD, MAX_UPLOAD_FILE_BYTES, add_file, check_upload_size, remove_file,
                                statuses)
+from qa.ingest.sandbox import Limits, Sandbox
 from qa.surfaces.render import escape
 
 log = logging.getLogger(__name__)
@@ -102,7 +104,17 @@ class Library:
     def __init__(self, qa):
         self.qa = qa
         self.folder = Path(qa.settings.corpus_dir)
+        settings = qa.settings
+        self.limits = Limits(min(settings.max_file_bytes, MAX_UPLOAD_FILE_BYTES), settings.extract_seconds,
+                             settings.extract_memory_mb)
         self.reindexer = Reindexer(qa)
+        # whether the last action started a build: only then does its message end with how the
+        # build went (a refused upload must not show an earlier build's "Re-indexed in 9 s")
+        self._building = False
+
+    def _start(self) -> None:
+        self._building = True
+        self.reindexer.start()
 
     def rows(self) -> list[list]:
         try:
@@ -119,17 +131,19 @@ class Library:
         return [r[0] for r in rows if r[3] != "deleted"]
 
     def add(self, paths) -> str:
+        self._building = False
         paths = [Path(p) for p in (paths or [])]
         if not paths:
             return "Choose one or more files first (PDF, Word, HTML, Markdown or text)."
         if len(paths) > MAX_FILES_PER_UPLOAD:
             return f"That is {len(paths)} files; add at most {MAX_FILES_PER_UPLOAD} at a time."
         said, stored = [], 0
+        sandbox = Sandbox(self.limits)  # one reader process for the batch, under the extraction limits
         for path in paths:
             shown = path.name
             try:
                 check_upload_size(shown, path.stat().st_size)  # before reading it into memory
-                doc_id, replaced = add_file(self.folder, shown, path.read_bytes())
+                doc_id, replaced = add_file(self.folder, shown, path.read_bytes(), sandbox=sandbox)
                 stored += 1
                 said.append(f"{'Replaced' if replaced else 'Added'} {escape(doc_id)}.")
             except CorpusError as e:
@@ -138,11 +152,13 @@ class Library:
                 said.append(f"Not added: {escape(shown)} could not be stored ({escape(e.strerror or str(e))}).")
             finally:
                 path.unlink(missing_ok=True)  # the upload's temporary copy
+        sandbox.close()
         if stored:
-            self.reindexer.start()
+            self._start()
         return "\n\n".join(said)
 
     def remove(self, doc_id: str | None) -> str:
+        self._building = False
         if not doc_id:
             return "Choose a file to delete first."
         try:
@@ -151,12 +167,12 @@ class Library:
             return escape(str(e))
         except OSError as e:
             return f"{escape(doc_id)} could not be deleted ({escape(e.strerror or str(e))})."
-        self.reindexer.start()
+        self._start()
         return (f"Deleted {escape(doc_id)} (kept in the library's hidden .trash folder). "
                 "Re-indexing to take it out of answers.")
 
     def reindex(self) -> str:
-        self.reindexer.start()
+        self._start()
         return "Re-indexing."
 
     def follow(self, said: str):
@@ -165,12 +181,44 @@ class Library:
         # the statuses hash every file: taken once here and once at the end, not every second (the
         # live index they are compared with only changes when the build switches it in)
         rows = self.rows()
-        while self.reindexer.running and time.monotonic() < deadline:
+        while self._building and self.reindexer.running and time.monotonic() < deadline:
             yield f"{said}\n\nRe-indexing: {escape(self.reindexer.progress())}", rows, self.choices(rows)
             self.reindexer.wait(1.0)
         rows = self.rows()
-        done = escape(self.reindexer.result) if not self.reindexer.running else "Still re-indexing in the background."
+        if not self._building:
+            done = ""
+        elif self.reindexer.running:
+            done = "Still re-indexing in the background."
+        else:
+            done = escape(self.reindexer.result)
         yield f"{said}\n\n{done}".strip(), rows, self.choices(rows)
+
+
+#: The library table; on a phone each file becomes a block of labelled lines, so its status and
+#: detail stay in view (a five-column grid cut them off at 390 px).
+LIBRARY_CSS = """
+table{width:100%;border-collapse:collapse;font-size:14px;color:#111827}
+caption{text-align:left;font-size:13px;color:#4b5563;padding:0 0 4px}
+th,td{text-align:left;vertical-align:top;padding:6px 8px;border-bottom:1px solid #e5e7eb;overflow-wrap:anywhere}
+th{font-weight:600;color:#374151;background:#f9fafb}
+@media (max-width:600px){
+  thead{display:none}
+  tr{display:block;border:1px solid #e5e7eb;border-radius:8px;padding:4px 8px;margin:0 0 8px}
+  td{display:grid;grid-template-columns:5.5em 1fr;gap:8px;border:0;padding:2px 0}
+  td:empty{display:none}
+  td::before{content:attr(data-label);color:#4b5563}
+}
+"""
+
+
+def library_html(rows: list[list]) -> str:
+    """The library as an HTML table, every value escaped (file names come from uploads)."""
+    if not rows:
+        return '<p>No documents in the library yet.</p>'
+    head = "".join(f'<th scope="col">{c}</th>' for c in COLUMNS)
+    body = "".join("<tr>" + "".join(f'<td data-label="{c}">{html.escape(str(v))}</td>' for c, v in zip(COLUMNS, r))
+                   + "</tr>" for r in rows)
+    return f"<table><caption>Library</caption><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def documents_tab(qa) -> None:
@@ -179,7 +227,7 @@ def documents_tab(qa) -> None:
     lib = Library(qa)
 
     def _out(message, rows, choices):
-        return message, rows, gr.update(choices=choices, value=None)
+        return message, library_html(rows), gr.update(choices=choices, value=None)
 
     def on_add(paths):
         for message, rows, choices in lib.follow(lib.add(paths)):
@@ -209,7 +257,7 @@ def documents_tab(qa) -> None:
                          file_types=[".pdf", ".docx", ".html", ".htm", ".md", ".txt"])
         add = gr.Button("Add and index", variant="primary", scale=0)
     message = gr.Markdown(elem_id="library-message")
-    table = gr.Dataframe(headers=COLUMNS, label="Library", interactive=False, wrap=True, elem_id="library-table")
+    table = gr.HTML(elem_id="library-table", css_template=LIBRARY_CSS, apply_default_css=False)
     with gr.Row():
         chosen = gr.Dropdown(label="Document", choices=[], value=None, allow_custom_value=False)
         delete = gr.Button("Delete", variant="stop", scale=0)

@@ -14,7 +14,7 @@ import hashlib
 import html
 import re
 
-from qa.surfaces.view import AnswerView, Segment, SourceView
+from qa.surfaces.view import AnswerView, Segment, SourceView, display_headline
 
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:@])")
 _MD_ESCAPED = re.compile(r"\\" + _MD_SPECIAL.pattern)
@@ -84,7 +84,8 @@ def to_html(v: AnswerView, uid: str | None = None, source: tuple[str, int, int] 
     elif v.kind == "answer":
         ref = (f'<a class="qa-ref" href="#qa-{uid}-{v.cite}" aria-label="Go to source {v.cite}">[{v.cite}]</a>'
                if v.cite is not None and any(s.n == v.cite for s in v.sources) else "")
-        parts.append(f'<p class="qa-headline">{_e(v.headline)}{ref}</p>')
+        cap = " qa-cap" if v.capitalise else ""  # a capital by style: the text stays as copied
+        parts.append(f'<p class="qa-headline{cap}">{_e(v.headline)}{ref}</p>')
         cls = "qa-unsure" if v.confidence_label != "Likely" else "qa-likely"
         note = f' <span class="qa-note">{_e(v.note)}</span>' if v.note else ""
         parts.append(f'<p class="qa-confidence {cls}"><span class="qa-label" title="Confidence '
@@ -114,7 +115,7 @@ def to_text(v: AnswerView) -> str:
         lines += [f"- {p.text} [{p.cite}]" for p in v.points]
     elif v.kind == "answer":
         ref = f" [{v.cite}]" if v.cite is not None else ""
-        lines.append(f"{v.headline}{ref}")
+        lines.append(f"{display_headline(v)}{ref}")
         lines.append(f"({v.confidence_label}, {v.confidence_percent}%{'; ' + v.note if v.note else ''})")
     else:
         lines.append(v.headline + (f" {v.note}" if v.note else ""))

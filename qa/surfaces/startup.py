@@ -2,9 +2,10 @@
 
 ``qa serve`` binds its port and starts answering at once; ``Startup`` loads the index in a
 background thread, building it first (in a child ``qa build``) when it is missing or stale.
-Until it is ready, ``/healthz`` answers 503 with ``{"status": "building", "progress": 0.42,
-"stage": "Embedding"}`` and questions get a plain "still indexing" message instead of
-waiting for minutes. If loading fails (no corpus folder, say), the error is shown, and the
+Until it is ready, ``/healthz`` answers 503 with ``{"status": "building", "stage": "Embedding",
+"progress": 0.42}`` -- ``progress`` is how far the named stage is (reading the files, embedding
+them, writing the index), never a made-up total -- and questions get a plain "still indexing"
+message instead of waiting for minutes. If loading fails (no corpus folder, say), the error is shown, and the
 next question tries again, so fixing the folder is enough.
 """
 
@@ -18,8 +19,11 @@ from qa.core.errors import QAError
 
 log = logging.getLogger(__name__)
 
-_PERCENT = re.compile(r"(\d{1,3})%\|")
-_LABEL = re.compile(r"^\s*([A-Za-z][\w ,.'-]{0,60}?):?\s+\d{1,3}%\|")
+_BAR = re.compile(r"^\s*([A-Za-z]+)\b[^%]{0,60}?(\d{1,3})%\|")
+#: The stages of a build (qa/index/store.py ``build_index``) by the first word of their line or
+#: bar, and how a person is told about each. Other output (a skipped file, a library's own bar)
+#: leaves the stage as it is; only these words reach /healthz, never a line with a path in it.
+STAGES = {"Reading": "reading the documents", "Embedding": "embedding the passages", "Writing": "writing the index"}
 
 
 class Startup:
@@ -56,24 +60,23 @@ class Startup:
             self.state, self.error = "ok", ""
 
     def _stage(self, message: str) -> None:
-        self.stage = message
+        self._seen(message)
         if self.on_stage:
             self.on_stage(message)
 
     def _output(self, text: str) -> None:
         """A piece of the child build's output: keep its last stage name and percentage."""
         self.state = "building"
-        lines = [ln for ln in re.split(r"[\r\n]", text) if ln.strip()]
-        for line in reversed(lines):
-            m = _PERCENT.search(line)
-            if m:
-                self.fraction = min(1.0, int(m.group(1)) / 100)
-                label = _LABEL.match(line)
-                self.stage = label.group(1).strip() if label else self.stage
-                return
-            if "%" not in line and len(line) < 200:
-                self.stage, self.fraction = line.strip(), None
-                return
+        for line in re.split(r"[\r\n]", text):
+            self._seen(line)
+
+    def _seen(self, line: str) -> None:
+        """One line of build output: a stage starts ("Writing index") or its bar moves ("Embedding: 42%|")."""
+        bar = _BAR.match(line)
+        if bar and bar.group(1) in STAGES:
+            self.stage, self.fraction = bar.group(1), min(1.0, int(bar.group(2)) / 100)
+        elif not bar and "%|" not in line and line.split()[:1] and line.split()[0] in STAGES:
+            self.stage, self.fraction = line.split()[0], None
 
     @property
     def ready(self) -> bool:
@@ -98,14 +101,23 @@ class Startup:
             out["error"] = self.error
         return out
 
-    def not_ready(self) -> str | None:
-        """None when questions can be answered; else what to tell the person asking. After a
-        failure, asking starts another attempt (the folder may have been fixed since)."""
+    def not_ready(self, then: str = "Please try again in a minute.") -> str | None:
+        """None when questions can be answered; else what to tell the person asking, ending with
+        ``then`` while it builds. After a failure, asking starts another attempt (the folder may
+        have been fixed since)."""
         if self.ready:
             return None
         if self.state == "unavailable":
             error = self.error
             self.start()
             return f"The documents cannot be searched right now: {error}"
-        done = f" ({self.fraction:.0%} done)" if self.fraction is not None else ""
-        return f"The documents are still being indexed{done}. Please try again in a minute."
+        return f"The documents are still being indexed{self._where()}. {then}"
+
+    def _where(self) -> str:
+        """" (embedding: 42% done)": the stage and how far it is; no overall percentage, which the
+        stages (reading, embedding, writing) of unknown lengths cannot honestly give."""
+        stage = STAGES.get(self.stage)
+        if not stage:
+            return ""
+        done = f": {self.fraction:.0%} done" if self.fraction is not None else ""
+        return f" ({stage}{done})"

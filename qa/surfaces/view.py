@@ -63,6 +63,9 @@ class AnswerView:
     note: str  # a sentence under the headline ("This may be wrong ...", why it was declined)
     sources_label: str  # "Sources" | "Closest passages"
     sources: tuple[SourceView, ...] = field(default_factory=tuple)
+    #: show the headline's first letter in capitals: it is copied from mid-sentence ("the
+    #: Presidents of ..."). Only the display changes; the text stays as the document has it.
+    capitalise: bool = False
     points: tuple[PointView, ...] = ()  # an overview's sentences, each with its source number
     read_as: str = ""  # the question as read when its spelling was corrected ("" when it was not)
 
@@ -87,12 +90,14 @@ def _fold(text: str) -> str:
     return _squash(text).casefold()
 
 
-def doc_link(doc: str, start: int, end: int, hs: int | None = None, he: int | None = None) -> str:
+def doc_link(doc: str, start: int, end: int, hs: int | None = None, he: int | None = None, sign=None) -> str:
     """The document view at a citation: its supporting sentence (``hs``..``he``) highlighted and
-    scrolled to, else the whole excerpt."""
+    scrolled to, else the whole excerpt; ``sign(doc)`` gives the token a server with access keys
+    needs to open it (qa/surfaces/access.py)."""
     if hs is not None and he is not None and start <= hs < he <= end:
         start, end = hs, he
-    return f"/doc/{quote(doc)}?start={start}&end={end}#passage"
+    token = f"&t={quote(sign(doc))}" if sign is not None else ""
+    return f"/doc/{quote(doc)}?start={start}&end={end}{token}#passage"
 
 
 def _segments(text: str, offset: int, marks: list[tuple[int, int, str]]) -> tuple[Segment, ...]:
@@ -134,7 +139,7 @@ def pages_label(first: int | None, last: int | None) -> str:
     return f"page {first}" if not last or last == first else f"pages {first}–{last}"
 
 
-def view(answer: Answer) -> AnswerView:
+def view(answer: Answer, sign=None) -> AnswerView:
     declined = answer.abstained
     shown: list[SourceView] = []
     seen: set[str] = set()
@@ -161,7 +166,7 @@ def view(answer: Answer) -> AnswerView:
         sentence = _segments(sentence_text, hs, marks)
         passage = _segments(c.text, c.start, marks)
         shown.append(SourceView(n=c.n, title=c.title, section=c.section, doc=c.doc,
-                                link=doc_link(c.doc, c.start, c.end, hs, he), sentence=sentence, passage=passage,
+                                link=doc_link(c.doc, c.start, c.end, hs, he, sign), sentence=sentence, passage=passage,
                                 supports=supports, pages=pages_label(c.page, c.page_end)))
     read_as = answer.corrected or ""
     if answer.kind == "language":
@@ -169,13 +174,27 @@ def view(answer: Answer) -> AnswerView:
     if answer.kind == "overview":
         points = tuple(PointView(_squash(p.text), p.citation) for p in answer.overview)
         return AnswerView("overview", OVERVIEW, None, "", round(100 * answer.score), OVERVIEW_NOTE, "Sources",
-                          tuple(shown), points, read_as)
+                          tuple(shown), points=points, read_as=read_as)
     if declined:
         return AnswerView("declined", DECLINED, None, "", round(100 * answer.score), _decline_note(answer),
                           "Closest passages", tuple(shown), read_as=read_as)
     label = NOT_SURE if answer.uncertain else LIKELY
-    return AnswerView("answer", _squash(answer.text or ""), answer.answer_citation, label, round(100 * answer.score),
-                      UNCERTAIN_NOTE if answer.uncertain else "", "Sources", tuple(shown), read_as=read_as)
+    headline = _squash(answer.text or "")
+    return AnswerView("answer", headline, answer.answer_citation, label, round(100 * answer.score),
+                      UNCERTAIN_NOTE if answer.uncertain else "", "Sources", tuple(shown),
+                      capitalise=starts_in_lower_case(headline), read_as=read_as)
+
+
+def starts_in_lower_case(text: str) -> bool:
+    """True when the first word is all small letters ("the", "about", "de"), so a capital makes
+    it read as an answer; never for words with capitals or signs inside ("iPhone", "e.g.", "mRNA")."""
+    first = text.split(maxsplit=1)[0] if text.strip() else ""
+    return first.isalpha() and first.islower()
+
+
+def display_headline(v: AnswerView) -> str:
+    """The headline as the terminal shows it: first letter capitalised when ``v.capitalise``."""
+    return v.headline[:1].upper() + v.headline[1:] if v.capitalise else v.headline
 
 
 def _locate(text: str, offset: int, needle: str) -> tuple[int | None, int | None]:
@@ -200,14 +219,14 @@ def answer_source(answer: Answer) -> tuple[str, int, int] | None:
     return c.doc, c.highlight_start, c.highlight_end
 
 
-def answer_json(answer: Answer) -> dict:
+def answer_json(answer: Answer, sign=None) -> dict:
     """The JSON of an answer, for ``qa ask --json`` and ``POST /api/ask`` alike: the contract
     (``Answer.to_dict``) plus each citation's document-view ``link``, the answer's ``source``
     (send it back with the answer in ``history`` for follow-ups) and its ``view``."""
     out = answer.to_dict()
     for c in out["citations"]:
-        c["link"] = doc_link(c["doc"], c["start"], c["end"], c["highlight_start"], c["highlight_end"])
+        c["link"] = doc_link(c["doc"], c["start"], c["end"], c["highlight_start"], c["highlight_end"], sign)
     source = answer_source(answer)
     out["source"] = None if source is None else {"doc": source[0], "start": source[1], "end": source[2]}
-    out["view"] = view(answer).to_dict()
+    out["view"] = view(answer, sign).to_dict()
     return out

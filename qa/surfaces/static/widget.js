@@ -55,22 +55,26 @@
     });
     return node;
   }
-  function svg(pathD) {
+  // Icons are inline SVG, never emoji: a machine without an emoji font drew the thumbs as empty boxes.
+  function svg(pathD, size, transform) {
     var NS = "http://www.w3.org/2000/svg";
     var s = document.createElementNS(NS, "svg");
     s.setAttribute("viewBox", "0 0 24 24");
-    s.setAttribute("width", "26");
-    s.setAttribute("height", "26");
+    s.setAttribute("width", String(size || 26));
+    s.setAttribute("height", String(size || 26));
     s.setAttribute("aria-hidden", "true");
     s.setAttribute("focusable", "false");
     var p = document.createElementNS(NS, "path");
     p.setAttribute("d", pathD);
     p.setAttribute("fill", "currentColor");
+    if (transform) p.setAttribute("transform", transform);
     s.appendChild(p);
     return s;
   }
   var ICON_CHAT = "M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4H4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2zm3 6.5a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01zm5 0a1.5 1.5 0 1 0 0 .01z";
   var ICON_CLOSE = "M6.4 5 12 10.6 17.6 5 19 6.4 13.4 12 19 17.6 17.6 19 12 13.4 6.4 19 5 17.6 10.6 12 5 6.4z";
+  // a thumb up: the cuff, then the hand; turned half a circle it is the thumb down
+  var ICON_THUMB = "M2 10h4v11H2zM8 10l4-8c1.7 0 2.8 1.3 2.5 3L14 9h6a2 2 0 0 1 2 2.3l-1.4 8A2 2 0 0 1 18.6 21H8z";
 
   var CSS = [
     ":host{all:initial!important;}",
@@ -95,7 +99,7 @@
     ".hint{color:#4b5563;font-size:14px;background:transparent;border:0;padding:2px}",
     ".error{background:#fef2f2;border:1px solid #fecaca;color:#991b1b}",
     ".vote{display:flex;flex-wrap:wrap;align-items:center;gap:6px;margin-top:8px;font-size:13px;color:#4b5563}",
-    ".vote button{font:inherit;font-size:13px;border:1px solid #d1d5db;background:#fff;color:#374151;border-radius:6px;padding:2px 8px;cursor:pointer}",
+    ".vote button{font:inherit;font-size:13px;border:1px solid #d1d5db;background:#fff;color:#374151;border-radius:6px;padding:2px 8px;cursor:pointer;display:inline-flex;align-items:center;min-height:28px}",
     ".vote button[aria-pressed=true]{background:#dbeafe;border-color:#93c5fd}",
     ".vote input{flex:1 1 180px;font:inherit;font-size:14px;padding:4px 8px;border:1px solid #9ca3af;border-radius:6px}",
     ".new{background:transparent;border:1px solid rgba(255,255,255,.6);color:#fff;border-radius:6px;padding:2px 8px;font:inherit;font-size:13px;cursor:pointer}",
@@ -225,8 +229,9 @@
     function voteRow(question, a) {
       var shown = a.abstained ? null : String(a.answer || "");
       var row = el("div", { "class": "vote", role: "group", "aria-label": "Was this helpful?" });
-      var up = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Helpful" }, "\ud83d\udc4d");
-      var down = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Not helpful" }, "\ud83d\udc4e");
+      var up = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Helpful" }, svg(ICON_THUMB, 16));
+      var down = el("button", { type: "button", "aria-pressed": "false", "aria-label": "Not helpful" },
+        svg(ICON_THUMB, 16, "rotate(180 12 12)"));
       var note = el("span", { role: "status" });
       function send(vote, correction) {
         var headers = { "Content-Type": "application/json" };
