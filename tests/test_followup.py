@@ -94,13 +94,13 @@ def test_a_three_turn_chain_on_a_made_up_corpus_keeps_its_event(tiny_qa):
                {"role": "assistant", "content": "3 May 1999", "source": {"doc": "tiny.txt", "start": start, "end": end}},
                {"role": "user", "content": "Who attended it?"},
                {"role": "assistant", "content": "The documents do not say. The closest passages are listed below."}]
-    p = tiny_qa._prepare("Where was it signed?", history)
+    p = tiny_qa._prepare(tiny_qa.index, "Where was it signed?", history)
     assert p.reading == "Where was the treaty signed?"
     assert tiny_qa.index.sentences[p.anchor].text.startswith("The treaty was signed on 3 May 1999")
     a = tiny_qa.ask("Where was it signed?", history=history)
     assert a.text and "Gamma City" in a.text
     # a question naming another event (a year the anchor's passage lacks) is not held to it
-    assert tiny_qa._prepare("Who chaired it in 2005?", history).anchor is None
+    assert tiny_qa._prepare(tiny_qa.index, "Who chaired it in 2005?", history).anchor is None
 
 
 def test_an_overview_or_language_note_is_no_answer_to_refer_back_to():

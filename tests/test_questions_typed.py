@@ -178,3 +178,20 @@ def test_hostile_questions_are_bounded(speller, monkeypatch):
     assert 0 < len(calls) <= spelling.MAX_LOOKUPS
     assert open_topic("What is " + "a" * 5000 + "!b") == ("a" * 5000 + "!b", False)  # one word, found in one pass
     assert open_topic("What is " + "a " * 3000 + "?") is None  # longer than a topic
+
+
+def test_corrections_come_only_from_the_collections_searched():
+    """A correction must not tell an asker about a document of a collection they cannot search."""
+    from types import SimpleNamespace
+
+    from qa.answer.spelling import speller_for
+
+    class Index:  # the speller reads only ``documents`` (and caches by the index object)
+        documents = {"open/a.txt": SimpleNamespace(id="open/a.txt", title="Accord", text="The Velmora accord."),
+                     "closed/b.txt": SimpleNamespace(id="closed/b.txt", title="Plan", text="The Quintara plan.")}
+
+    index = Index()
+    assert speller_for(index).correct("Who drew the Quintarra plan?").text == "Who drew the Quintara plan?"
+    scoped = speller_for(index, frozenset({"open"}))
+    assert scoped.correct("Who drew the Quintarra plan?").text == "Who drew the Quintarra plan?"
+    assert scoped.correct("Who signed the Velmorra accord?").text == "Who signed the Velmora accord?"
