@@ -213,23 +213,23 @@ def create_demo(qa: QA, startup=None):
 
     settings = qa.settings
 
-    def on_load():
-        waiting = None if startup is None else startup.not_ready(then="This page updates itself when they are ready.")
+    def on_load(retry: bool = True):
+        waiting = None if startup is None else startup.not_ready("This page updates itself when they are ready.", retry)
         intro = waiting or describe_corpus(qa)
         examples = [] if waiting else example_questions(qa)
         buttons = [gr.update(value=q, visible=True) for q in examples]
         buttons += [gr.update(visible=False)] * (EXAMPLES - len(examples))
         return [intro, *buttons]
 
-    def while_indexing(history):
+    def while_indexing(history, retry: bool = False):
         """A page opened while the index is built asks again every few seconds, so it shows the
         build's progress and then the corpus and its examples without a reload; the examples
-        stay hidden once a conversation has started."""
-        shown = on_load()
-        waiting = startup is not None and not startup.ready
+        stay hidden once a conversation has started. Only opening the page may start another
+        attempt after a failure (as a question does), never the polling, which stops then."""
+        shown = on_load(retry)
         if history:
             shown[1:] = [gr.update()] * EXAMPLES
-        return [*shown, gr.Timer(active=waiting)]
+        return [*shown, gr.Timer(active=startup is not None and startup.busy)]
 
     def add_question(message, history):
         message = message if isinstance(message, str) else ""
@@ -320,7 +320,8 @@ def create_demo(qa: QA, startup=None):
         new.click(new_chat, None, [chatbot, box, correction_box, rated, thanks, *examples], queue=False, **private)
         if startup is not None:  # `qa serve`: the index may still be building when the page opens
             poll = gr.Timer(STATUS_POLL_S, active=False)
-            demo.load(while_indexing, [chatbot], [intro, *examples, poll], queue=False, **private)
+            demo.load(lambda h: while_indexing(h, retry=True), [chatbot], [intro, *examples, poll], queue=False,
+                      **private)
             poll.tick(while_indexing, [chatbot], [intro, *examples, poll], queue=False, show_progress="hidden",
                       **private)
         else:
