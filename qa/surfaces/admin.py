@@ -4,6 +4,8 @@ work on this server or stores files on it, kept out of the public chat and out o
 from __future__ import annotations
 
 from qa.ingest.library import MAX_UPLOAD_FILE_BYTES, MAX_UPLOAD_REQUEST_BYTES
+from qa.surfaces.access import Access
+from qa.surfaces.access_tab import access_tab
 from qa.surfaces.documents_tab import documents_tab
 from qa.surfaces.eval_tab import evaluate_tab
 
@@ -28,9 +30,10 @@ ADMIN_A11Y_JS = """() => {
 }"""
 
 
-def create_admin(qa):
+def create_admin(qa, access: Access | None = None):
     import gradio as gr
 
+    access = access or Access(qa.settings.access_file or None)
     # delete_cache: uploaded files and written reports are removed an hour after use
     with gr.Blocks(title="Corpus QA admin", delete_cache=(600, 3600)) as admin:
         gr.Markdown("## Corpus QA admin")
@@ -38,6 +41,10 @@ def create_admin(qa):
             on_load, outputs = documents_tab(qa)
         with gr.Tab("Evaluate"):
             evaluate_tab(qa)
+        with gr.Tab("Access"):
+            on_access, access_outputs = access_tab(qa, access)
         admin.load(on_load, outputs=outputs)
+        if on_access is not None:
+            admin.load(on_access, outputs=access_outputs)
         admin.load(None, js=ADMIN_A11Y_JS)
     return admin
