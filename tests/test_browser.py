@@ -890,4 +890,11 @@ def test_admin_page_is_accessible_and_its_library_fits_a_phone(browser_page, tmp
         assert page.evaluate(DUPLICATE_IDS) == []
         found = axe_violations(page)
         assert found == [], found
+        page.get_by_role("tab", name="Evaluate").click()
+        expect(page.get_by_role("button", name="Evaluate")).to_be_visible()
+        page.wait_for_timeout(500)
+        assert page.evaluate(DUPLICATE_IDS) == []
+        found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id)""")
+        assert found == [], found
         assert p.errors == []

@@ -243,9 +243,9 @@ def create_demo(qa: QA, startup=None, access: Access | None = None, settings=Non
             log.warning("%s", e)
             return None
 
-    def shown_for(grant: Grant | None):
+    def shown_for(grant: Grant | None, retry: bool = True):
         waiting = None if startup is None else startup.not_ready(
-            then="This page updates itself when they are ready.")
+            then="This page updates itself when they are ready.", retry=retry)
         if grant is None:
             intro, examples = NEEDS_KEY, []
         else:
@@ -259,19 +259,19 @@ def create_demo(qa: QA, startup=None, access: Access | None = None, settings=Non
         grant = grant_of(request)
         return [*shown_for(grant), grant]
 
-    def while_indexing(history, grant):
+    def while_indexing(history, grant, retry: bool = False):
         """A page opened while the index is built asks again every few seconds, so it shows the
         build's progress and then the corpus and its examples without a reload; the examples
-        stay hidden once a conversation has started."""
-        shown = shown_for(grant)
-        waiting = startup is not None and not startup.ready
+        stay hidden once a conversation has started. Only opening the page may start another
+        attempt after a failure (as a question does), never the polling, which stops then."""
+        shown = shown_for(grant, retry)
         if history:
             shown[1:] = [gr.update()] * EXAMPLES
-        return [*shown, gr.Timer(active=waiting)]
+        return [*shown, gr.Timer(active=startup is not None and startup.busy)]
 
     def on_load_indexing(history, request: gr.Request):
         grant = grant_of(request)
-        return [*while_indexing(history, grant), grant]
+        return [*while_indexing(history, grant, retry=True), grant]
 
     def add_question(message, history):
         message = message if isinstance(message, str) else ""
