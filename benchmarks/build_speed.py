@@ -251,7 +251,7 @@ def scale(n_docs: int, chars_per_doc: int, work: Path) -> dict:
             "mb_per_min": round(sum(p.stat().st_size for p in corpus.glob("*.txt")) / 1e6 / (m["build_seconds"] / 60), 2),
             "build_peak_rss_mb": round(got["peak_rss_mb"] or 0), "embedded_by": m["documents_embedded_by"],
             "index_disk_mb": round(disk / 1e6, 1),
-            "index_kinds": {"sentences": qa.index.sentence_vectors.kind, "chunks": qa.index.chunk_vectors.kind},
+            "index_kinds": {"sentences": qa.index.search.vector_index("sentence").kind, "chunks": qa.index.search.vector_index("chunk").kind},
             "ask_median_ms": round(float(np.median(ms)), 1), "ask_p95_ms": round(float(np.percentile(ms, 95)), 1),
             "asks": len(times)}
 

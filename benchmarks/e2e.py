@@ -109,7 +109,7 @@ def e2e(target_chunks: int = 20_000, chars_per_chunk: int = 560, rounds: int = 3
         "sentences": counts["sentences"],
         "embedder": fresh_qa.embedder.name,
         "documents_embedded_by": manifest.get("documents_embedded_by", fresh_qa.embedder.name),
-        "index_kinds": {"sentences": fresh_qa.index.sentence_vectors.kind, "chunks": fresh_qa.index.chunk_vectors.kind},
+        "index_kinds": {"sentences": fresh_qa.index.search.vector_index("sentence").kind, "chunks": fresh_qa.index.search.vector_index("chunk").kind},
         "build_s": build_s,
         "build_cached": cached,
         "chunks_per_s": round(counts["chunks"] / build_s, 1) if build_s else None,

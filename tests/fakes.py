@@ -58,7 +58,7 @@ class ScriptedQA:
     def with_settings(self, **overrides) -> "ScriptedQA":
         return ScriptedQA(self.settings.replace(**overrides), self.script, self.delay)
 
-    def ask(self, question, history=None, top_k=None) -> Answer:
+    def ask(self, question, history=None, top_k=None, collections=None) -> Answer:
         question = clean_question(question, self.settings.max_question_chars)
         with self._lock:
             self.calls.append((question, list(history or []), top_k))

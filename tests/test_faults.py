@@ -431,14 +431,14 @@ def test_disk_full_while_writing_leaves_the_previous_index(built, monkeypatch):
     settings, emb, reference = built
     import errno
 
-    import qa.index.store
+    import qa.index.lexical
 
     def full(self, folder):
         Path(folder).mkdir()
         (Path(folder) / "partial").write_bytes(b"x" * 100)
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr(qa.index.store.LexicalIndex, "save", full)
+    monkeypatch.setattr(qa.index.lexical.LexicalIndex, "save", full)
     with pytest.raises(IndexStateError, match="No space left on device.*previous index is unchanged"):
         build_index(settings, emb)
     assert not [n for n in listing(settings.index_dir) if n.startswith(".tmp-")]

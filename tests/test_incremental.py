@@ -42,7 +42,7 @@ def setup(tmp_path):
 
 def _contents(settings, embedder):
     index = load_index(settings, embedder.name, embedder.dim)
-    vecs = index.sentence_vectors.reconstruct_batch(list(range(index.sentence_vectors.size)))
+    vecs = index.search.vectors("sentence", list(range(index.search.count("sentence"))))
     return ([(s.doc_id, s.start, s.end, s.text) for s in index.sentences], vecs,
             {d: doc.text for d, doc in index.documents.items()})
 
@@ -54,8 +54,10 @@ def _full(settings, tmp_path):
     return _contents(fresh, FakeEmbedder())
 
 
-def test_a_changed_file_is_the_only_one_embedded(setup, tmp_path):
+@pytest.mark.parametrize("backend", ["faiss", "milvus"])
+def test_a_changed_file_is_the_only_one_embedded(setup, tmp_path, backend):
     settings, corpus = setup
+    settings = settings.replace(vector_backend=backend)
     first = CountingEmbedder()
     m1 = build_index(settings, first)
     assert m1["update"] == {"embedded": len(first.texts), "kept": 0, "from": None}
@@ -129,7 +131,7 @@ def test_an_8_bit_index_lends_nothing(setup, monkeypatch):
     (corpus / "long.md").write_text("# Long\n\n" + " ".join(f"Village {i} grows crop {i * 7}." for i in range(400)),
                                     encoding="utf-8")
     build_index(settings, FakeEmbedder())
-    assert load_index(settings, FakeEmbedder.name, FakeEmbedder.dim).sentence_vectors.kind == "ivf-sq8"
+    assert load_index(settings, FakeEmbedder.name, FakeEmbedder.dim).search.vector_index("sentence").kind == "ivf-sq8"
     (corpus / "b.md").write_text(DOCS["b.md"].replace("1710", "1712"), encoding="utf-8")
     e = CountingEmbedder()
     m = build_index(settings, e)
@@ -142,3 +144,15 @@ def test_a_file_skipped_for_a_limit_is_read_again_once_the_limit_is_raised(setup
     assert "over the limit" in m["skipped"]["c.md"]
     m = build_index(settings, FakeEmbedder())  # same bytes, higher limit
     assert "c.md" not in m["skipped"] and m["counts"]["documents"] == 3
+
+
+def test_switching_the_search_backend_embeds_nothing_again(setup):
+    """The vectors are the embedder's, not the engine's: FAISS -> Milvus -> FAISS lends them all."""
+    settings, corpus = setup
+    build_index(settings, FakeEmbedder())
+    for backend in ("milvus", "faiss"):
+        e = CountingEmbedder()
+        m = build_index(settings.replace(vector_backend=backend), e)
+        assert e.texts == [] and m["update"]["kept"] > 0 and m["backend"]["name"] == backend
+        index = load_index(settings.replace(vector_backend=backend), e.name, e.dim)
+        assert index.search.name == backend and index.search.count("sentence") == len(index.sentences)

@@ -14,7 +14,7 @@ from conftest import REPO
 
 PACKAGE = REPO / "qa"
 LAYERS = ["core", "ingest", "embed", "index", "reader-serving", "answer", "eval", "reader-training", "surfaces"]
-READER_SERVING = {"qa.reader.encoding", "qa.reader.onnx_reader", "qa.reader.windows", "qa.reader"}
+READER_SERVING = {"qa.reader.encoding", "qa.reader.onnx_reader", "qa.reader.windows", "qa.reader.base", "qa.reader"}
 
 
 def _layer(module: str) -> str:

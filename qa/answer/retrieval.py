@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (FAISS) and lexical (BM25) candidates, scored per sentence and fused.
+"""Hybrid retrieval: dense and lexical (BM25) candidates from the index's search backend, scored per sentence and fused.
 
 Sentences are the unit of ranking because an answer lies in a sentence and the reader reads the
 best ones with their neighbours (qa/answer/read.py); chunks are the unit of citation because a reader
@@ -29,6 +29,7 @@ import numpy as np
 
 from qa.core.config import Settings
 from qa.answer.terms import terms_of
+from qa.index.backend import Where
 from qa.index.store import Index
 from qa.answer.question import QuestionAnalysis
 
@@ -56,103 +57,65 @@ def _share(expanded: list[frozenset[str]], have: frozenset[str]) -> float:
     return sum(1 for m in expanded if not m.isdisjoint(have)) / len(expanded)
 
 
-def _titled_docs(index: Index, q_sets: list[frozenset[str]], cached) -> dict[str, frozenset[str]]:
-    """doc id -> its title's terms, for the documents whose title the question names."""
-    wanted = frozenset().union(*q_sets)
-    out = {}
-    for doc_id in index.documents:
-        title = cached.title(doc_id)
-        if not title.isdisjoint(wanted):
-            out[doc_id] = title
-    return out
-
-
-def _lexical(index: Index, qterms: list[str], q_sets: list[frozenset[str]], titled: dict[str, frozenset[str]],
-             cached) -> np.ndarray:
-    """BM25 of every sentence, with the question's words that a document's title says counted
-    alike for all of that document's sentences.
-
-    Every passage of a document is about its title, whether it repeats the title's words or not:
-    "When was the Central Asia plus Japan dialogue declared?" must find "The dialogue was formally
-    declared on 28 August 2004", not the 2025 summit's sentence because it spells out "Central
-    Asia plus Japan" (and "declared" weighs little against four title words). So a sentence of
-    such a document scores BM25 of the rest of the question plus the most any of its sentences
-    gets from the title's words."""
-    bm25 = index.lexical.scores(qterms)
-    by_rest: dict[tuple[str, ...], list[str]] = {}
-    for doc_id, title in titled.items():
-        rest = tuple(t for t, m in zip(qterms, q_sets) if m.isdisjoint(title))
-        by_rest.setdefault(rest, []).append(doc_id)
-    if not by_rest:
-        return bm25
-    out = bm25.copy()
-    for rest, docs in by_rest.items():
-        reduced = index.lexical.scores(list(rest))
-        for doc_id in docs:
-            rows = cached.rows(doc_id)
-            if len(rows):
-                out[rows] = reduced[rows] + float(np.max(bm25[rows] - reduced[rows]))
-    return out
-
-
-def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, settings: Settings) -> Retrieved:
+def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, settings: Settings,
+             where: Where | None = None) -> Retrieved:
+    """Rank the sentences for a question; with ``where``, only those of its collections."""
     n_sent = len(index.sentences)
     k = min(settings.candidates, n_sent)
     qterms = list(analysis.terms)
     q = qvec.reshape(-1)
+    search = index.search
 
-    d_scores, d_ids = index.sentence_vectors.search(qvec, k)
-    dense = {int(i): float(s) for s, i in zip(d_scores, d_ids) if i >= 0}
-    c_scores, c_ids = index.chunk_vectors.search(qvec, min(settings.candidates, len(index.chunks)))
-    chunk_dense = {int(i): float(s) for s, i in zip(c_scores, c_ids) if i >= 0}
+    d_scores, d_ids = search.dense("sentence", qvec, k, where)
+    dense = {int(i): float(s) for s, i in zip(d_scores, d_ids)}
+    c_scores, c_ids = search.dense("chunk", qvec, min(settings.candidates, len(index.chunks)), where)
+    chunk_dense = {int(i): float(s) for s, i in zip(c_scores, c_ids)}
 
-    matches = index.lexical.matches
-    q_sets = [matches(t) for t in qterms]
-    cached = terms_of(index)
-    titled = _titled_docs(index, q_sets, cached)
-    bm25 = _lexical(index, qterms, q_sets, titled, cached)
-    if len(bm25) > k:  # partial sort: O(n) instead of sorting every sentence
-        top = np.argpartition(-bm25, k - 1)[:k]
-        top = top[np.lexsort((top, -bm25[top]))]
-    else:
-        top = np.argsort(-bm25, kind="stable")
-    lex_order = [int(i) for i in top[:k] if bm25[i] > 0]
+    hits = search.lexical(qterms, k, where)
+    lex_order = [int(i) for i in hits.ids]
 
     cands: dict[int, None] = dict.fromkeys(list(dense) + lex_order)
     for ci in list(chunk_dense)[:5]:  # sentences of the best chunks, for context-only matches
         first, last = index.chunk_sentences[ci]
         cands.update(dict.fromkeys(range(first, last)))
 
-    max_bm25 = float(bm25.max()) if len(bm25) else 0.0
+    bm25 = dict(zip(lex_order, hits.scores))
+    others = [i for i in cands if i not in bm25]
+    bm25.update(zip(others, hits.scores_of(others)))
+    max_bm25 = float(hits.scores[0]) if len(hits.scores) else 0.0
     dense_rank = {i: r for r, i in enumerate(dense)}
     lex_rank = {i: r for r, i in enumerate(lex_order)}
     weights = settings.fusion_weights
     # Each question term becomes the set of corpus terms it matches (prefix forms included),
     # once per question; every per-sentence test below is then a set operation in C.
+    matches = index.vocabulary.matches
+    q_sets = [matches(t) for t in qterms]
     focus_sets = [matches(t) for t in analysis.focus_terms]
     entity_sets = [matches(t) for t in analysis.entities]
     q_union = frozenset().union(*q_sets)
+    cached = terms_of(index)
     sent_terms = cached.sentence
     missing = [i for i in cands if i not in dense]
     if missing:
-        for i, v in zip(missing, index.sentence_vectors.reconstruct_batch(missing) @ q):
+        for i, v in zip(missing, search.vectors("sentence", missing) @ q):
             dense[i] = float(v)
+    # the chunks of the candidates that chunk search did not return, scored in one fetch
+    unseen = list(dict.fromkeys(ci for i in cands for ci in index.sentence_chunks[i] if ci not in chunk_dense))
+    for ci, v in zip(unseen, search.vectors("chunk", unseen)):
+        chunk_dense[ci] = float(v @ q)
 
     ranked = []
     for i in cands:
         cd = 0.0
         for ci in index.sentence_chunks[i]:
-            if ci not in chunk_dense:
-                chunk_dense[ci] = float(index.chunk_vectors.reconstruct(ci) @ q)
             cd = max(cd, chunk_dense[ci])
         bare = sent_terms(i, with_section=False)
-        given = titled.get(index.sentences[i].doc_id, frozenset())  # what its title already says
         sig = {
             "dense": max(0.0, dense[i]),
             "chunk_dense": max(0.0, cd),
             "lexical": float(bm25[i]) / max_bm25 if max_bm25 > 0 else 0.0,
-            "coverage": _share(focus_sets, sent_terms(i) | given),
-            "entity": _share(entity_sets, cached.window(i) | given) if entity_sets else 1.0,
+            "coverage": _share(focus_sets, sent_terms(i)),
+            "entity": _share(entity_sets, cached.window(i)) if entity_sets else 1.0,
             # share of the sentence's own terms that no question term matches
             "novelty": len(bare - q_union) / len(bare) if bare else 0.0,
         }

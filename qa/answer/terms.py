@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import weakref
 
-import numpy as np
-
 from qa.core.text import terms
 from qa.index.store import Index
 
@@ -22,8 +20,6 @@ class Terms:
         self.index = index
         self._sentence: dict[tuple[int, bool], frozenset[str]] = {}
         self._chunk: dict[int, frozenset[str]] = {}
-        self._title: dict[str, frozenset[str]] = {}
-        self._rows: dict[str, np.ndarray] | None = None
 
     def sentence(self, i: int, with_section: bool = True) -> frozenset[str]:
         got = self._sentence.get((i, with_section))
@@ -40,23 +36,6 @@ class Terms:
         if prev >= 0 and self.index.sentences[prev].doc_id == self.index.sentences[i].doc_id:
             return own | self.sentence(prev)
         return own
-
-    def title(self, doc_id: str) -> frozenset[str]:
-        """The corpus terms the document's title matches (as ``LexicalIndex.matches`` does)."""
-        got = self._title.get(doc_id)
-        if got is None:
-            matches = self.index.lexical.matches
-            got = self._title[doc_id] = frozenset().union(*(matches(t) for t in terms(self.index.documents[doc_id].title)))
-        return got
-
-    def rows(self, doc_id: str) -> np.ndarray:
-        """The ids of the document's sentences."""
-        if self._rows is None:
-            by_doc: dict[str, list[int]] = {}
-            for i, s in enumerate(self.index.sentences):
-                by_doc.setdefault(s.doc_id, []).append(i)
-            self._rows = {d: np.array(ids, dtype=np.int64) for d, ids in by_doc.items()}
-        return self._rows.get(doc_id, np.zeros(0, dtype=np.int64))
 
     def chunk(self, ci: int) -> frozenset[str]:
         """Chunk ``ci`` with its section and its document's title."""

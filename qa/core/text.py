@@ -34,6 +34,7 @@ STOPWORDS = frozenset(
     only s t d ll ve re m o y let lets get got gets please tell know say said does did
     one ones thing things much many""".split()
 )
+QUESTION_WORDS = frozenset("what which who whom whose when where why how".split())
 
 
 def fold(text: str) -> str:

@@ -14,11 +14,17 @@ from qa.core.text import terms
 log = logging.getLogger(__name__)
 
 
-class LexicalIndex:
-    def __init__(self, retriever):
-        self._bm25 = retriever
-        self.vocab = frozenset(t for t in retriever.vocab_dict if t)
+class Vocabulary:
+    """The terms of an index's sentences, and which of them a question's term matches."""
+
+    def __init__(self, vocab):
+        self.vocab = frozenset(t for t in vocab if t)
         self._sorted = sorted(self.vocab)
+
+    @classmethod
+    def of(cls, texts) -> "Vocabulary":
+        """The vocabulary of ``texts`` as ``LexicalIndex.build`` would index them."""
+        return cls(t for text in texts for t in terms(text))
 
     def matches(self, term: str) -> frozenset[str]:
         """The corpus terms that ``term`` matches under ``qa.core.text.prefix_match``: itself, its
@@ -41,6 +47,12 @@ class LexicalIndex:
         """Whether ``term`` occurs in the corpus, allowing the prefix forms of
         ``qa.core.text.prefix_match`` ("kazakh" is known because "kazakhstan" is)."""
         return bool(self.matches(term))
+
+
+class LexicalIndex(Vocabulary):
+    def __init__(self, retriever):
+        self._bm25 = retriever
+        super().__init__(retriever.vocab_dict)
 
     @classmethod
     def build(cls, texts: list[str]) -> "LexicalIndex":

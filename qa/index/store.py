@@ -33,13 +33,15 @@ import numpy as np
 from qa.ingest.chunking import chunk_document
 from qa.core.config import Settings
 from qa.ingest.corpus import NO_FILES, Corpus, corpus_files, nothing_to_index, read_or_skip
+from qa.ingest.sandbox import Limits, Sandbox
 from qa.core.digest import sha256_file
 from qa.embed.model import Embedder
 from qa.embed.factory import bulk_embedder
 from qa.core.errors import CorpusError, IndexStateError
-from qa.index.lexical import LexicalIndex
+from qa.index.backend import KINDS, Pieces, SearchBackend, collection_of
+from qa.index.backend_factory import create_backend, open_backend
+from qa.index.lexical import Vocabulary
 from qa.core.types import Chunk, Document, Section, Sentence, Table
-from qa.index.vectors import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -100,9 +102,8 @@ class Index:
     chunks: list[Chunk]
     chunk_sentences: list[tuple[int, int]]  # [first, last) sentence ids of each chunk
     sentence_chunks: list[list[int]]  # chunk ids containing each sentence
-    sentence_vectors: VectorIndex
-    chunk_vectors: VectorIndex
-    lexical: LexicalIndex  # over "section + sentence"
+    search: SearchBackend  # vectors of sentences and chunks, BM25 over "section + sentence"
+    vocabulary: Vocabulary  # the terms of "section + sentence"
     # Structure looked up often, filled on first use and shared by all questions (a racing thread
     # at worst computes the same value twice). The term sets retrieval compares live with the
     # answer layer (qa/answer/terms.py).
@@ -165,7 +166,16 @@ class Index:
 
     @property
     def vocab(self) -> frozenset[str]:
-        return self.lexical.vocab
+        return self.vocabulary.vocab
+
+    @property
+    def collections(self) -> dict[str, int]:
+        """Documents per collection (the corpus's top-level folders; "." for the files at the top)."""
+        out: dict[str, int] = {}
+        for doc_id in self.documents:
+            c = collection_of(doc_id)
+            out[c] = out.get(c, 0) + 1
+        return dict(sorted(out.items()))
 
 
 _BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n")
@@ -217,8 +227,14 @@ def build_checksums(folder: Path) -> dict[str, list]:
 
 def build_checksums_names(folder: Path) -> list[str]:
     """The files ``build_checksums`` covers, by relative path (without hashing them)."""
-    return [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != "manifest.json"]
+    return [rel for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"
+            and not (rel := p.relative_to(folder).as_posix()).startswith(UNCHECKED)]
+
+
+#: A milvus-lite database in a build folder changes whenever it is opened (its write-ahead log),
+#: so it is left out of the checksums; loading checks its counts against the store instead.
+UNCHECKED = "milvus.db/"
 
 
 def damage(folder: Path, manifest: dict) -> list[str]:
@@ -263,6 +279,9 @@ def _stale_reasons(folder: Path, manifest: dict, settings: Settings, embedder_na
     for key, value in want.items():
         if manifest.get(key) != value:
             reasons.append(f"{key} changed ({manifest.get(key)!r} -> {value!r})")
+    backend = (manifest.get("backend") or {"name": "faiss"}).get("name")
+    if backend != settings.vector_backend:
+        reasons.append(f"vector_backend changed ({backend!r} -> {settings.vector_backend!r})")
     try:
         now = file_hashes(settings.corpus_dir)
     except CorpusError as e:
@@ -329,7 +348,11 @@ def build_index(
         stage(f"Reading {settings.corpus_dir}")
         hashes = file_hashes(settings.corpus_dir)
         before = _previous(settings, embedder)
-        corpus, sentences, chunks, vectors = _gather(settings, hashes, before, progress)
+        try:
+            corpus, sentences, chunks, vectors = _gather(settings, hashes, before, progress)
+        finally:
+            if before:  # a milvus-lite database stays locked while open
+                before["backend"].close()
         if not corpus.documents:
             why = "; ".join(r for _, r in corpus.skipped) or NO_FILES
             raise nothing_to_index(settings.corpus_dir, why)
@@ -389,17 +412,25 @@ def _previous(settings: Settings, embedder: Embedder) -> dict | None:
         if any(manifest.get(k) != v for k, v in want.items()):
             return None
         store = json.loads((folder / "store.json").read_text(encoding="utf-8"))
-        sentences, chunks = VectorIndex.load(folder / "sentences.faiss"), VectorIndex.load(folder / "chunks.faiss")
-        if sentences.size != len(store["sentences"]) or chunks.size != len(store["chunks"]):
+        backend = open_backend(settings, folder, manifest, _store_docs(store), texts=list)
+        if backend.count("sentence") != len(store["sentences"]) or backend.count("chunk") != len(store["chunks"]):
             return None
-        if "ivf-sq8" in (sentences.kind, chunks.kind):  # 8-bit codes: lent vectors would drift with each update
+        # 8-bit codes: lent vectors would drift with each update
+        if any(getattr(backend, "vector_index", lambda k: None)(k) is not None
+               and backend.vector_index(k).kind == "ivf-sq8" for k in KINDS):
             return None
         # a stored text is lent only when it is the one the manifest vouches for
         texts = manifest.get("texts", {})
         store["documents"] = [d for d in store["documents"] if texts.get(d["id"]) == _text_hash(d["text"])]
-        return {"folder": folder, "files": manifest.get("files", {}), "store": store, "sentences": sentences, "chunks": chunks}
-    except (IndexStateError, OSError, ValueError, KeyError, RuntimeError):
+        return {"folder": folder, "files": manifest.get("files", {}), "store": store, "backend": backend}
+    except Exception as e:  # noqa: BLE001 -- anything wrong with the old build: embed everything again
+        log.info("the live build lends nothing to this update (%s)", e)
         return None
+
+
+def _store_docs(store: dict) -> dict[str, list[str]]:
+    """The document of every stored piece, by kind, in id order."""
+    return {"sentence": [row[0] for row in store["sentences"]], "chunk": [row[0] for row in store["chunks"]]}
 
 
 def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, progress: bool):
@@ -420,14 +451,15 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
         from tqdm import tqdm
 
         paths = tqdm(paths, desc="Reading", unit="file")
+    sandbox = Sandbox(Limits.of(settings))  # one reader process for the whole build (qa/ingest/sandbox.py)
     for path in paths:
         doc_id = path.relative_to(folder).as_posix()
         # a file skipped last time is read again: the reason may have been a limit since raised
         same = before is not None and before["files"].get(doc_id) == hashes.get(doc_id)
         if same and doc_id in kept_docs:
             rows_s, rows_c = kept_s.get(doc_id, []), kept_c.get(doc_id, [])
-            vs = before["sentences"].reconstruct_batch(rows_s) if rows_s else np.zeros((0, 1), np.float32)
-            vc = before["chunks"].reconstruct_batch(rows_c) if rows_c else np.zeros((0, 1), np.float32)
+            vs = before["backend"].vectors("sentence", rows_s) if rows_s else np.zeros((0, 1), np.float32)
+            vc = before["backend"].vectors("chunk", rows_c) if rows_c else np.zeros((0, 1), np.float32)
             if _sound(vs) and _sound(vc):  # else embed again: damaged vectors are never carried over
                 doc = _stored_document(kept_docs[doc_id])
                 sentences += [_stored_sentence(store["sentences"][i], doc) for i in rows_s]
@@ -436,7 +468,7 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
                 vectors["c"] += list(vc)
                 documents.append(doc)
                 continue
-        doc = read_or_skip(path, doc_id, folder, settings.max_file_bytes)
+        doc = read_or_skip(path, doc_id, folder, settings.max_file_bytes, sandbox)
         if isinstance(doc, str):
             skipped.append((doc_id, doc))
             continue
@@ -446,6 +478,7 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
         vectors["s"] += [None] * len(s)
         vectors["c"] += [None] * len(c)
         documents.append(doc)
+    sandbox.close()
     return Corpus(documents, skipped), sentences, chunks, vectors
 
 
@@ -535,9 +568,14 @@ def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corp
     """Write a complete build into the new folder ``tmp`` and fsync it; returns its manifest."""
     docs = {d.id: d for d in corpus.documents}
     tmp.mkdir()
-    VectorIndex.build(sent_vecs).save(tmp / "sentences.faiss")
-    VectorIndex.build(chunk_vecs).save(tmp / "chunks.faiss")
-    LexicalIndex.build([f"{s.section} {s.text}" for s in sentences]).save(tmp / "lexical")
+    backend = create_backend(settings, tmp, int(sent_vecs.shape[1]), tmp.name.removeprefix(".tmp-"))
+    try:
+        backend.upsert(Pieces("sentence", np.arange(len(sentences)), [s.doc_id for s in sentences], sent_vecs,
+                              [f"{s.section} {s.text}" for s in sentences]))
+        backend.upsert(Pieces("chunk", np.arange(len(chunks)), [c.doc_id for c in chunks], chunk_vecs))
+        backend_info = backend.save(tmp)
+    finally:
+        backend.close()
     store = {
         "documents": [
             {"id": d.id, "title": d.title, "text": d.text, "sections": [asdict(s) for s in d.sections],
@@ -554,6 +592,7 @@ def _write_build(tmp: Path, settings: Settings, embedder: Embedder, corpus: Corp
         "texts": {d.id: _text_hash(d.text) for d in corpus.documents},  # of the extracted texts: checked on load
         "skipped": dict(corpus.skipped),
         "update": update or {},
+        "backend": backend_info,
         "counts": {"documents": len(docs), "sentences": len(sentences), "chunks": len(chunks)},
         "versions": _versions(),
         "embedder": dict(getattr(embedder, "fingerprint", None) or {"backend": embedder.name}),  # e.g. ONNX model sha256
@@ -634,10 +673,14 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
         documents = {d["id"]: _stored_document(d) for d in store["documents"]}
         sentences = [_stored_sentence(row, documents[row[0]]) for row in store["sentences"]]
         chunks = [_stored_chunk(row, documents[row[0]]) for row in store["chunks"]]
-        sentence_vectors = VectorIndex.load(folder / "sentences.faiss")
-        chunk_vectors = VectorIndex.load(folder / "chunks.faiss")
-        lexical = LexicalIndex.load(folder / "lexical")
+        del store
+        search = open_backend(settings, folder, manifest,
+                              {"sentence": [s.doc_id for s in sentences], "chunk": [c.doc_id for c in chunks]},
+                              texts=lambda: [f"{s.section} {s.text}" for s in sentences])
+        vocabulary = getattr(search, "lexical_index", None) or Vocabulary.of(f"{s.section} {s.text}" for s in sentences)
         chunk_sentences, sentence_chunks = _link(sentences, chunks)
+    except IndexStateError:
+        raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError, IndexError) as e:
         # FAISS reports a bad file with a C++ stack in the message: log it, say it in words
         log.debug("loading %s failed: %r", folder, e)
@@ -645,15 +688,14 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
         raise IndexStateError(f"the index in {folder} is damaged ({what} cannot be read); run `qa build`") from None
     counts = manifest.get("counts", {})
     if (
-        sentence_vectors.size != len(sentences)
-        or chunk_vectors.size != len(chunks)
+        search.count("sentence") != len(sentences)
+        or search.count("chunk") != len(chunks)
         or counts.get("sentences") != len(sentences)
-        or sentence_vectors.dim != dim
-        or chunk_vectors.dim != dim
+        or search.dim != dim
     ):
         raise IndexStateError(f"the index in {folder} is inconsistent (counts differ); run `qa build`")
-    for vectors in (sentence_vectors, chunk_vectors):
-        if not _unit_length(vectors):
+    for kind in KINDS:
+        if not _unit_length(search, kind):
             raise IndexStateError(f"the index in {folder} is damaged (its vectors are not unit length); run `qa build`")
     # The stored texts must be the corpus files the manifest vouches for (offsets point into them).
     texts = manifest.get("texts", {})
@@ -662,16 +704,17 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
             raise IndexStateError(f"the index in {folder} is inconsistent (stored text of {doc_id} differs "
                                   "from the corpus file it was built from); run `qa build`")
     return Index(folder, manifest, documents, sentences, chunks, chunk_sentences, sentence_chunks,
-                 sentence_vectors, chunk_vectors, lexical)
+                 search, vocabulary)
 
 
-def _unit_length(vectors: VectorIndex, sample: int = 256) -> bool:
+def _unit_length(search: SearchBackend, kind: str, sample: int = 256) -> bool:
     """Whether a spread sample of the stored vectors has length ~1, as every embedding does
     (8-bit IVF codes move a length by well under 0.1)."""
-    if vectors.size == 0:
+    size = search.count(kind)
+    if size == 0:
         return True
-    ids = np.unique(np.linspace(0, vectors.size - 1, min(sample, vectors.size)).astype(np.int64)).tolist()
-    return _sound(vectors.reconstruct_batch(ids))
+    ids = np.unique(np.linspace(0, size - 1, min(sample, size)).astype(np.int64)).tolist()
+    return _sound(search.vectors(kind, ids))
 
 
 def _link(sentences: list[Sentence], chunks: list[Chunk]) -> tuple[list[tuple[int, int]], list[list[int]]]:

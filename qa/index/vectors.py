@@ -141,20 +141,23 @@ class VectorIndex:
     def dim(self) -> int:
         return self._index.d
 
-    def _params(self, k: int):
+    def _params(self, k: int, sel=None):
         faiss = _faiss()
         kind = self.kind
         if kind == "hnsw":
-            return faiss.SearchParametersHNSW(efSearch=max(self.ef_search, 2 * k))
+            return faiss.SearchParametersHNSW(efSearch=max(self.ef_search, 2 * k), sel=sel)
         if kind == "ivf-sq8":
-            return faiss.SearchParametersIVF(nprobe=self.nprobe)
-        return None
+            return faiss.SearchParametersIVF(nprobe=self.nprobe, sel=sel)
+        return None if sel is None else faiss.SearchParameters(sel=sel)
 
-    def search(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, query: np.ndarray, k: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Best ``k``; with ``allowed`` (row ids), only among those rows (-1 padded when fewer)."""
         faiss = _faiss()
         q = np.ascontiguousarray(query, dtype=np.float32).reshape(1, -1)
         k = max(1, min(k, self.size))
-        params = self._params(k)
+        # the selector must outlive the search: the parameters hold only a pointer to it
+        sel = None if allowed is None else faiss.IDSelectorBatch(np.ascontiguousarray(allowed, dtype=np.int64))
+        params = self._params(k, sel)
         before = faiss.omp_get_max_threads()
         faiss.omp_set_num_threads(SEARCH_THREADS)
         try:

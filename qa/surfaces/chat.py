@@ -8,6 +8,7 @@ sanitised HTML without Markdown, so nothing in a document becomes a link; the us
 is HTML-escaped on its way to the browser.
 """
 
+import hmac
 import html
 import logging
 from pathlib import Path
@@ -16,7 +17,8 @@ from qa.surfaces import feedback
 from qa.answer.conversation import from_card
 from qa.core.errors import BadQuestionError, QAError
 from qa.answer.pipeline import QA
-from qa.surfaces.render import message_html, to_html
+from qa.surfaces.access import EVERYTHING, Access, Grant
+from qa.surfaces.render import escape, message_html, to_html
 from qa.surfaces.view import answer_source, view
 
 log = logging.getLogger(__name__)
@@ -29,19 +31,24 @@ NAVIGATION_SECTIONS = frozenset({"see also", "references", "external links", "fu
                                  "bibliography", "sources"})
 UNAVAILABLE = "The documents cannot be searched right now. Please try again in a few minutes."
 BROKEN = "Something went wrong while answering. Please try again; if it keeps happening, tell the site's owner."
+NEEDS_KEY = ("This chat needs an access key: open it with ?key=YOUR_KEY at the end of its address "
+             "(the site's owner gives out keys).")
 
 
-def answer_html(qa: QA, message, history, startup=None) -> str:
-    """One chat answer as HTML, or a plain-language message in its place."""
+def answer_html(qa: QA, message, history, startup=None, grant: Grant | None = EVERYTHING, sign=None) -> str:
+    """One chat answer as HTML, or a plain-language message in its place. ``grant``: what the
+    asker's key sees (None: no key where one is needed)."""
     if isinstance(message, dict):  # multimodal textbox shape
         message = message.get("text", "")
     if message is None:  # an API client can send null
         message = ""
+    if grant is None:
+        return message_html(NEEDS_KEY)
     waiting = startup.not_ready() if startup is not None else None
     if waiting:
         return message_html(waiting)
     try:
-        answer = qa.ask(message, history=history)
+        answer = qa.ask(message, history=history, collections=grant.collections)
     except BadQuestionError as e:
         return message_html(str(e))
     except QAError as e:
@@ -50,7 +57,7 @@ def answer_html(qa: QA, message, history, startup=None) -> str:
     except Exception:  # never show a stack trace in the chat
         log.exception("failed to answer %r", str(message)[:200])
         return message_html(BROKEN, "error")
-    return to_html(view(answer), source=answer_source(answer))
+    return to_html(view(answer, sign), source=answer_source(answer))
 
 
 def make_handler(qa: QA, startup=None):
@@ -61,26 +68,29 @@ def make_handler(qa: QA, startup=None):
     return respond
 
 
-def describe_corpus(qa: QA) -> str:
+def describe_corpus(qa: QA, grant: Grant = EVERYTHING) -> str:
     """One line about what can be asked, for the top of the chat (plain text)."""
     try:
         index = qa.index
     except QAError as e:
         log.warning("the corpus is not available: %s", e)
         return UNAVAILABLE
-    titles = sorted({d.title for d in index.documents.values()})
+    titles = sorted({d.title for d in index.documents.values() if grant.sees(d.id)})
+    if not titles:
+        return "There are no documents here that this key may see."
     shown = ", ".join(titles[:3]) + (f" and {len(titles) - 3} more" if len(titles) > 3 else "")
     return f"Ask about {shown}. Answers are copied from the documents, with their sources."
 
 
-def example_questions(qa: QA, n: int = EXAMPLES) -> list[str]:
-    """Questions made from the corpus's own section headings, one document after another."""
+def example_questions(qa: QA, n: int = EXAMPLES, grant: Grant = EVERYTHING) -> list[str]:
+    """Questions made from the corpus's own section headings, one document after another (of the
+    documents ``grant`` sees)."""
     try:
         index = qa.index
     except QAError:
         return []
     per_doc = []
-    for doc in sorted(index.documents.values(), key=lambda d: d.id):
+    for doc in sorted((d for d in index.documents.values() if grant.sees(d.id)), key=lambda d: d.id):
         heads = [s.title for s in doc.sections if s.title and s.title.strip().lower() not in NAVIGATION_SECTIONS
                  and 2 <= len(s.title) <= 60]
         per_doc.append([f"What does {doc.title} say about {h if h[:2].isupper() else h[0].lower() + h[1:]}?"
@@ -206,30 +216,62 @@ def chat_theme():
         button_cancel_text_color="#ffffff", body_text_color_subdued="#4b5563", color_accent="#1d4ed8")
 
 
-def create_demo(qa: QA, startup=None):
+def create_demo(qa: QA, startup=None, access: Access | None = None, settings=None):
     """The public chat (evaluation lives on the admin pages, qa/surfaces/admin.py). With ``startup``, the
-    page opens at once and fills in what it can about the corpus once the index is loaded."""
+    page opens at once and fills in what it can about the corpus once the index is loaded. With
+    ``access`` (access keys on), a session sees what the key in its address (``?key=``) or its
+    request headers grants; the grant stays on the server (``gr.State``). ``settings``: the server's
+    (feedback file and limits), when they differ from ``qa.settings``."""
     import gradio as gr
 
-    settings = qa.settings
+    settings = settings or qa.settings
+    locked = access is not None and access.enabled
+    sign = access.sign if locked else None
 
-    def on_load():
-        waiting = None if startup is None else startup.not_ready(then="This page updates itself when they are ready.")
-        intro = waiting or describe_corpus(qa)
-        examples = [] if waiting else example_questions(qa)
+    def grant_of(request) -> Grant | None:
+        if not locked:
+            return EVERYTHING
+        auth = request.headers.get("authorization", "") if request is not None else ""
+        key = ((request.query_params.get("key") if request is not None else None)
+               or (request.headers.get("x-api-key") if request is not None else None)
+               or (auth[7:].strip() if auth[:7].lower() == "bearer " else ""))
+        if settings.api_key and key and hmac.compare_digest(key.encode(), settings.api_key.encode()):
+            return EVERYTHING
+        try:
+            return access.grant(key)
+        except QAError as e:
+            log.warning("%s", e)
+            return None
+
+    def shown_for(grant: Grant | None, retry: bool = True):
+        waiting = None if startup is None else startup.not_ready(
+            then="This page updates itself when they are ready.", retry=retry)
+        if grant is None:
+            intro, examples = NEEDS_KEY, []
+        else:
+            intro = escape(waiting or describe_corpus(qa, grant))  # titles come from documents: never markup
+            examples = [] if waiting else example_questions(qa, grant=grant)
         buttons = [gr.update(value=q, visible=True) for q in examples]
         buttons += [gr.update(visible=False)] * (EXAMPLES - len(examples))
         return [intro, *buttons]
 
-    def while_indexing(history):
+    def on_load(request: gr.Request):
+        grant = grant_of(request)
+        return [*shown_for(grant), grant]
+
+    def while_indexing(history, grant, retry: bool = False):
         """A page opened while the index is built asks again every few seconds, so it shows the
         build's progress and then the corpus and its examples without a reload; the examples
-        stay hidden once a conversation has started."""
-        shown = on_load()
-        waiting = startup is not None and not startup.ready
+        stay hidden once a conversation has started. Only opening the page may start another
+        attempt after a failure (as a question does), never the polling, which stops then."""
+        shown = shown_for(grant, retry)
         if history:
             shown[1:] = [gr.update()] * EXAMPLES
-        return [*shown, gr.Timer(active=waiting)]
+        return [*shown, gr.Timer(active=startup is not None and startup.busy)]
+
+    def on_load_indexing(history, request: gr.Request):
+        grant = grant_of(request)
+        return [*while_indexing(history, grant, retry=True), grant]
 
     def add_question(message, history):
         message = message if isinstance(message, str) else ""
@@ -237,45 +279,44 @@ def create_demo(qa: QA, startup=None):
             return gr.update(), history or []
         return "", (history or []) + [{"role": "user", "content": message}]
 
-    def answer_last(history):
+    def answer_last(history, grant):
         history = list(history or [])
         if not history or history[-1].get("role") != "user":
             return history
         question = _text(history[-1]["content"])
-        reply = answer_html(qa, question, history[:-1], startup)
+        reply = answer_html(qa, question, history[:-1], startup, grant, sign)
         return history + [{"role": "assistant", "content": reply}]
 
-    def on_vote(history, data: gr.LikeData):
+    def on_vote(history, grant, data: gr.LikeData, request: gr.Request):
         rated = _rated(history, data.index)
-        if rated is None:
+        if rated is None or grant is None:  # feedback needs the key that asking needs
             return gr.update(visible=False), gr.update(), None, gr.update(value="", visible=False)
         question, shown, earlier = rated
-        row = feedback.record(feedback.Vote(question, shown, bool(data.liked), history=tuple(earlier)),
-                              settings.max_question_chars)
         try:
-            feedback.append(settings.feedback_path, row)
+            row = feedback.submit(settings, feedback.Vote(question, shown, bool(data.liked), history=tuple(earlier)),
+                                  _client(request))
         except QAError as e:
-            log.warning("feedback not stored: %s", e)
-            return gr.update(visible=False), gr.update(), None, gr.update(value=str(e), visible=True)
+            if not isinstance(e, feedback.TooManyVotes):  # a flood would be a log line per vote
+                log.warning("feedback not stored: %s", e)
+            return gr.update(visible=False), gr.update(), None, gr.update(value=escape(str(e)), visible=True)
         if data.liked:
             return gr.update(visible=False), gr.update(value=""), None, gr.update(value="Thanks for the feedback.",
                                                                                 visible=True)
         return gr.update(visible=True), gr.update(value=""), row, gr.update(visible=False)
 
-    def send_correction(text, row):
-        if not row or not (text or "").strip():
+    def send_correction(text, row, grant, request: gr.Request):
+        if not row or grant is None or not (text or "").strip():
             return gr.update(visible=False), None, gr.update(value="Thanks for the feedback.", visible=True)
-        fixed = feedback.record(feedback.Vote(row["question"], row["shown"], False, correction=text,
-                                              history=tuple(row.get("history", ()))), settings.max_question_chars)
-        fixed["corrects"] = row["id"]
         try:
-            feedback.append(settings.feedback_path, fixed)
+            feedback.submit(settings, feedback.Vote(str(row.get("question", "")), row.get("shown"), False,
+                                                    correction=text, history=tuple(row.get("history", ()))),
+                            _client(request), corrects=row.get("id"))
         except QAError as e:
-            return gr.update(visible=False), None, gr.update(value=str(e), visible=True)
+            return gr.update(visible=False), None, gr.update(value=escape(str(e)), visible=True)
         return gr.update(visible=False), None, gr.update(value="Thanks: the correction was saved.", visible=True)
 
-    def new_chat():
-        shown = on_load()
+    def new_chat(grant):
+        shown = shown_for(grant)
         return [[], "", gr.update(visible=False), None, gr.update(value="", visible=False), *shown[1:]]
 
     with gr.Blocks(title="Ask the documents", analytics_enabled=False) as demo:
@@ -304,35 +345,45 @@ def create_demo(qa: QA, startup=None):
                 skip = gr.Button("Skip", size="sm")
         thanks = gr.Markdown(visible=False, elem_id="qa-thanks")
         rated = gr.State(None)
+        granted = gr.State(None)  # what this session's key sees: kept on the server, never sent to the page
 
         private = {"api_visibility": "private"}
         hide = [gr.update(visible=False)] * EXAMPLES
         asked = [box, chatbot, *examples]  # the examples make way once the conversation starts
         for trigger in (box.submit, send.click):
             trigger(lambda m, h: (*add_question(m, h), *hide), [box, chatbot], asked, queue=False, **private).then(
-                answer_last, [chatbot], [chatbot], **private)
+                answer_last, [chatbot, granted], [chatbot], **private)
         for b in examples:
             b.click(lambda q, h: (*add_question(q, h), *hide), [b, chatbot], asked, queue=False, **private).then(
-                answer_last, [chatbot], [chatbot], **private)
-        chatbot.like(on_vote, [chatbot], [correction_box, correction, rated, thanks], queue=False, **private)
-        send_fix.click(send_correction, [correction, rated], [correction_box, rated, thanks], queue=False, **private)
+                answer_last, [chatbot, granted], [chatbot], **private)
+        chatbot.like(on_vote, [chatbot, granted], [correction_box, correction, rated, thanks], queue=False, **private)
+        send_fix.click(send_correction, [correction, rated, granted], [correction_box, rated, thanks], queue=False,
+                       **private)
         skip.click(lambda: (gr.update(visible=False), None), None, [correction_box, rated], queue=False, **private)
-        new.click(new_chat, None, [chatbot, box, correction_box, rated, thanks, *examples], queue=False, **private)
+        new.click(new_chat, [granted], [chatbot, box, correction_box, rated, thanks, *examples], queue=False,
+                  **private)
         if startup is not None:  # `qa serve`: the index may still be building when the page opens
             poll = gr.Timer(STATUS_POLL_S, active=False)
-            demo.load(while_indexing, [chatbot], [intro, *examples, poll], queue=False, **private)
-            poll.tick(while_indexing, [chatbot], [intro, *examples, poll], queue=False, show_progress="hidden",
+            demo.load(on_load_indexing, [chatbot], [intro, *examples, poll, granted], queue=False, **private)
+            poll.tick(while_indexing, [chatbot, granted], [intro, *examples, poll], queue=False, show_progress="hidden",
                       **private)
         else:
-            demo.load(on_load, None, [intro, *examples], queue=False, **private)
+            demo.load(on_load, None, [intro, *examples, granted], queue=False, **private)
         demo.load(None, None, None, js=SCROLL_TO_NEW_MESSAGE_JS)
 
-        def ask(message: str, history: list | None = None) -> str:
-            """Answer one question (with earlier turns, for follow-ups); returns the answer card's HTML."""
-            return answer_html(qa, message, history or [], startup)
+        def ask(message: str, history: list | None = None, request: gr.Request = None) -> str:
+            """Answer one question (with earlier turns, for follow-ups); returns the answer card's HTML.
+            With access keys, send the key as 'Authorization: Bearer KEY' or 'X-API-Key: KEY'."""
+            return answer_html(qa, message, history or [], startup, grant_of(request), sign)
 
         gr.api(ask, api_name="ask")
     return demo
+
+
+def _client(request) -> str:
+    """The address a Gradio event came from ("" when unknown)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", "") or ""
 
 
 def _text(content) -> str:

@@ -112,15 +112,24 @@ def _print_answer(answer) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (the documented contract).")
 @click.option("-k", "--top-k", type=click.IntRange(1, 50), help="How many citations to show.")
 @click.option("--no-build", is_flag=True, help="Fail instead of building a missing or stale index.")
+@click.option("-c", "--collection", "collections", multiple=True, metavar="NAME",
+              help="Answer only from this collection (a top-level corpus folder; '.' for the files at the top). "
+                   "Repeatable.")
 @click.pass_obj
 @handle_errors
-def ask(obj, question, as_json, top_k, no_build):
+def ask(obj, question, as_json, top_k, no_build, collections):
     """Answer QUESTION from the corpus. With QUESTION "-", read one question per line from stdin
     and write one JSON object per line (JSON Lines), loading the model once."""
     from qa.surfaces.view import answer_json
 
     qa = _qa(_settings(**obj, top_k=top_k))
     qa.warm_up(build_if_needed=not no_build, progress=False, on_stage=_stage)
+    chosen = frozenset(collections) if collections else None
+    if chosen:
+        unknown = sorted(chosen - set(qa.index.collections))
+        if unknown:
+            raise QAError(f"no collection {', '.join(map(repr, unknown))} in {qa.settings.corpus_dir}; the collections "
+                          f"are its top-level folders: {', '.join(qa.index.collections)}")
     if question == "-":
         # Bytes, so a line that is not UTF-8 gets an error object instead of killing the loop.
         stdin = getattr(sys.stdin, "buffer", None)
@@ -130,7 +139,7 @@ def ask(obj, question, as_json, top_k, no_build):
                 continue
             line = line.rstrip(b"\r\n")
             try:
-                out = answer_json(qa.ask(line))
+                out = answer_json(qa.ask(line, collections=chosen))
             except BadQuestionError as e:
                 out = {"question": line.decode("utf-8", "replace"), "error": str(e)}
             if as_json:
@@ -138,7 +147,7 @@ def ask(obj, question, as_json, top_k, no_build):
             else:
                 click.echo(f"Q: {out['question']}\nA: {out.get('answer') or out.get('error') or 'The documents do not say.'}\n")
         return
-    answer = qa.ask(question)
+    answer = qa.ask(question, collections=chosen)
     if as_json:
         click.echo(json.dumps(answer_json(answer), ensure_ascii=False))
     else:

@@ -161,7 +161,7 @@ class _Writer:
         return "".join(self.out)
 
 
-def figure(doc: Document, page_no: int, boxes: list) -> str:
+def figure(doc: Document, page_no: int, boxes: list, token: str = "") -> str:
     """The cited page as an image, the passage's boxes laid over it (fractions of the page)."""
     marks = "".join(
         f'<span class="box" style="left:{100 * x0:.2f}%;top:{100 * top:.2f}%;'
@@ -169,21 +169,29 @@ def figure(doc: Document, page_no: int, boxes: list) -> str:
         for x0, top, x1, bottom in boxes)
     said = "the passage marked" if boxes else "the passage could not be placed on the image"
     return (f'<figure class="pdfpage" aria-label="page {page_no} of the PDF"><figcaption>Page {page_no} as printed, '
-            f'{said}</figcaption><div class="sheet"><img src="/doc/{quote(doc.id)}?image={page_no}" '
+            f'{said}</figcaption><div class="sheet"><img src="/doc/{quote(doc.id)}?image={page_no}{_signed(token)}" '
             f'alt="page {page_no} of {html.escape(doc.title)}" loading="lazy">{marks}</div></figure>')
 
 
-def page(doc: Document, start: int | None, end: int | None, pdf_page: tuple[int, list] | None = None) -> str:
-    """The document view; ``pdf_page`` (page number, passage boxes) adds the cited page's image."""
+def _signed(token: str) -> str:
+    """The access token a link of this page carries on (qa/surfaces/access.py), HTML-escaped."""
+    return f"&amp;t={quote(token)}" if token else ""
+
+
+def page(doc: Document, start: int | None, end: int | None, pdf_page: tuple[int, list] | None = None,
+         token: str = "") -> str:
+    """The document view; ``pdf_page`` (page number, passage boxes) adds the cited page's image;
+    ``token``: the access token its own links (original, page image) need."""
     if start is None or end is None or not 0 <= start < end <= len(doc.text):
         start = end = None
     text_html = _Writer(doc, start, end).body()
     pages_here = pages_label(*doc.page_span(start, end)) if start is not None else ""
     where = f" · {pages_here}" if pages_here else ""
-    original = f' · <a href="/doc/{quote(doc.id)}?original=1">download the original</a>' if doc.kind != "text" else ""
+    original = (f' · <a href="/doc/{quote(doc.id)}?original=1{_signed(token)}">download the original</a>'
+                if doc.kind != "text" else "")
     meta = html.escape(doc.id) + where + original
     article = (f"<article><h1>{html.escape(doc.title)}</h1><p class=\"meta\">{meta}</p>"
                f"<div class=\"text\">{text_html}</div></article>")
     if pdf_page is None:
         return _shell(doc.title, article)
-    return _shell(doc.title, article + figure(doc, *pdf_page), wide=True)
+    return _shell(doc.title, article + figure(doc, *pdf_page, token=token), wide=True)

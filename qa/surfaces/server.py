@@ -31,9 +31,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request  # at module level: route signatures are resolved from here
 
 from qa.core.config import Settings
 from qa.core.errors import BadQuestionError, QAError
+from qa.index.backend import Where
+from qa.surfaces.access import EVERYTHING, Access, Grant
 from qa.surfaces.guard import ADMIN_PREFIX, NO_BODY, AccessLog, Guard, Rule, gradio_rules, is_loopback_host
 
 if TYPE_CHECKING:
@@ -203,6 +206,12 @@ class AnswerOut(BaseModel):
     uncertain: bool = Field(False, description="Answered with a confidence below the sure threshold: show it as "
                                                "possibly wrong and point the reader to the sources.")
     signals: dict[str, float] = {}
+    kind: str = Field("answer", description="answer, declined, overview (an open question: no single answer, "
+                                            "see `overview`) or language (asked in a language the system does not read).")
+    overview: list[dict] = Field([], description="For an open question: sentences {text, citation} copied from the "
+                                                 "numbered citations.")
+    corrected: str | None = Field(None, description="The question as read after correcting misspelt words; null "
+                                                    "when nothing was corrected.")
 
 
 class ErrorOut(BaseModel):
@@ -230,7 +239,7 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
     for nothing: until the index is loaded they say it is being built."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # no phoning home
     import gradio as gr
-    from fastapi import Depends, FastAPI, Request
+    from fastapi import Depends, FastAPI
     from fastapi.exception_handlers import http_exception_handler
     from fastapi.exceptions import RequestValidationError
     from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response
@@ -245,6 +254,8 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
     from qa.surfaces.chat import chat_css, chat_theme, create_demo
 
     settings = settings or qa.settings
+    access = Access(settings.access_file or None)
+    sign = access.sign if access.enabled else None
     if settings.max_request_bytes < 1024:
         raise QAError(f"max_request_bytes={settings.max_request_bytes}: use at least 1024")
     origins = parse_origins(settings.allowed_origins)
@@ -295,12 +306,26 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
     bearer = HTTPBearer(auto_error=False, description="Authorization: Bearer <api_key> (only when the server sets one).")
     header_key = APIKeyHeader(name="X-API-Key", auto_error=False, description="Alternative to the bearer token.")
 
-    def check_key(token=Depends(bearer), key: str | None = Depends(header_key)):
-        if not settings.api_key:
-            return
-        given = key or (token.credentials if token else "")
-        if not (given and hmac.compare_digest(given.encode(), settings.api_key.encode())):
+    def grant_of(given: str) -> Grant | None:
+        """What a request's key may see: everything with the operator's api_key (or when no key is
+        needed), the access file's grant with an access key, else None."""
+        if settings.api_key and given and hmac.compare_digest(given.encode(), settings.api_key.encode()):
+            return EVERYTHING
+        if access.enabled:
+            return access.grant(given)
+        return None if settings.api_key else EVERYTHING
+
+    def check_key(token=Depends(bearer), key: str | None = Depends(header_key)) -> Grant:
+        grant = grant_of(key or (token.credentials if token else ""))
+        if grant is None:
             raise _Unauthorized()
+        return grant
+
+    def request_grant(request: Request) -> Grant | None:
+        """``check_key`` for routes that read the key themselves (the document view, /healthz)."""
+        auth = request.headers.get("authorization", "")
+        given = request.headers.get("x-api-key") or (auth[7:].strip() if auth[:7].lower() == "bearer " else "")
+        return grant_of(given)
 
     @app.exception_handler(_Unauthorized)
     async def unauthorized(request: Request, exc):
@@ -320,10 +345,9 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
                    413: {**err, "description": "Request body larger than max_request_bytes."},
                    422: {**err, "description": "Body is not valid JSON or does not match the schema."},
                    503: {**err, "description": "Index or model unavailable."}},
-        dependencies=[Depends(check_key)],
         tags=["qa"],
     )
-    def ask(req: AskRequest):  # sync: FastAPI runs it in a worker thread
+    def ask(req: AskRequest, grant: Grant = Depends(check_key)):  # sync: FastAPI runs it in a worker thread
         """Ask one question, optionally with earlier turns for follow-ups. The answer is copied from
         the corpus and comes with numbered citations (exact excerpts with character offsets); when
         the evidence is too weak, `abstained` is true and the citations are the closest passages."""
@@ -333,7 +357,7 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
             return error(503, "unavailable", waiting, headers={"Retry-After": "10"})
         try:
             with answer_slots:  # at most `concurrency` at once: more only thrash 2 cores (docs/robustness.md)
-                answer = qa.ask(req.question, history=history, top_k=req.top_k)
+                answer = qa.ask(req.question, history=history, top_k=req.top_k, collections=grant.collections)
         except BadQuestionError as e:
             return error(400, "bad_question", str(e))
         except QAError as e:
@@ -341,31 +365,37 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
         except Exception:
             log.exception("failed to answer %r", req.question)
             return error(500, "internal", "something went wrong while answering; the error was logged on the server")
-        out = answer_json(answer)
-        out["html"] = to_html(view(answer), source=answer_source(answer))
+        out = answer_json(answer, sign)
+        out["html"] = to_html(view(answer, sign), source=answer_source(answer))
         return JSONResponse(out)
 
     @app.post("/api/feedback", summary="Thumbs up or down on an answer", tags=["qa"], response_model=None,
               dependencies=[Depends(check_key)],
-              responses={200: {"description": "Stored."}, 400: {**err}, 413: {**err}, 422: {**err}, 503: {**err}})
-    def give_feedback(req: FeedbackRequest):
+              responses={200: {"description": "Stored."}, 400: {**err}, 413: {**err}, 422: {**err}, 429: {**err},
+                         503: {**err}})
+    def give_feedback(req: FeedbackRequest, request: Request):
         """Store a vote (and an optional correction) on an answer, append-only; `qa eval` reads the
-        file as a test set (docs/evaluation.md)."""
+        file as a test set (docs/evaluation.md). Votes are rate-limited per client address (429)."""
         from qa.surfaces import feedback
 
         vote = feedback.Vote(req.question, req.answer, req.vote == "up", req.correction,
                              tuple(t.model_dump(include={"role", "content"}) for t in req.history or []))
         try:
-            feedback.append(settings.feedback_path, feedback.record(vote, settings.max_question_chars))
+            feedback.submit(settings, vote, (request.client.host if request.client else ""),
+                            keyed=bool(settings.api_key))  # check_key has let it through: it carries the key
+        except feedback.TooManyVotes as e:
+            return error(429, "too_many_votes", str(e), headers={"Retry-After": str(max(1, round(settings.feedback_interval)))})
         except QAError as e:
             return error(503, "unavailable", str(e))
         return {"stored": True}
 
     @app.get("/doc/{doc_id:path}", include_in_schema=False)
-    def document(doc_id: str, start: int | None = None, end: int | None = None, original: bool = False,
-                 image: int | None = None):
+    def document(request: Request, doc_id: str, start: int | None = None, end: int | None = None,
+                 original: bool = False, image: int | None = None, t: str | None = None):
         """The whole document, the cited passage highlighted and scrolled to (``#passage``); for a
-        PDF beside the cited page's image (``?image=N`` is that image)."""
+        PDF beside the cited page's image (``?image=N`` is that image). With access keys, only
+        through a link an answer handed out (``t``) or with a key that sees it; anything else
+        looks exactly like a document that does not exist."""
         from qa.surfaces.docview import page
 
         waiting = startup.not_ready() if startup is not None else None
@@ -376,13 +406,18 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
         except QAError:
             return HTMLResponse(page_message("The documents cannot be searched right now."), status_code=503)
         doc = index.documents.get(doc_id)
+        if doc is not None and access.enabled and not access.signed(doc_id, t):
+            grant = request_grant(request)
+            if grant is None or not grant.sees(doc_id):
+                doc = None
         if doc is None:
             return HTMLResponse(page_message("There is no such document here."), status_code=404)
         if original:
             return _original(doc)
         if image is not None:
             return _page_image(doc, image)
-        return HTMLResponse(page(doc, start, end, _cited_page(doc, start, end)), headers={"Cache-Control": "no-store"})
+        return HTMLResponse(page(doc, start, end, _cited_page(doc, start, end), sign(doc.id) if sign else ""),
+                            headers={"Cache-Control": "no-store"})
 
     def _source(doc) -> Path | None:
         """The file an indexed document was read from, inside the corpus folder (else None)."""
@@ -426,17 +461,31 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
         return FileResponse(STATIC_DIR / "answer.css", media_type="text/css; charset=utf-8",
                             headers={"Cache-Control": "public, max-age=300"})
 
+    def counted(status: dict, request: Request) -> dict:
+        """With access keys, the counts are those of the collections the request's key sees (none
+        without a key): how big another team's collection is is theirs to know."""
+        if not access.enabled or "documents" not in status:
+            return status
+        grant = request_grant(request)
+        status = {k: v for k, v in status.items() if k not in ("documents", "chunks")}
+        if grant is not None:
+            index = qa.index
+            where = None if grant.collections is None else Where(grant.collections)
+            status["documents"] = sum(1 for d in index.documents if grant.sees(d))
+            status["chunks"] = index.search.count("chunk", where)
+        return status
+
     @app.get("/healthz", tags=["ops"], summary="Liveness and index size")
-    def healthz():
+    def healthz(request: Request):
         if startup is not None:
             status = startup.status()
-            return JSONResponse(status, status_code=200 if status["status"] == "ok" else 503,
+            return JSONResponse(counted(status, request), status_code=200 if status["status"] == "ok" else 503,
                                 headers=None if status["status"] == "ok" else {"Retry-After": "5"})
         try:
             index = qa.index
         except QAError as e:  # e.g. the corpus folder is missing: the app runs, but cannot answer yet
             return JSONResponse({"status": "unavailable", "error": str(e)}, status_code=503)
-        return {"status": "ok", "documents": len(index.documents), "chunks": len(index.chunks)}
+        return counted({"status": "ok", "documents": len(index.documents), "chunks": len(index.chunks)}, request)
 
     @app.get("/widget.js", include_in_schema=False)
     def widget():
@@ -469,16 +518,17 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
     allowed = re.compile(origin_regex(origins)) if origins != ["*"] else None
     app.add_middleware(Guard, rules=routes(settings, with_admin),
                        origin_ok=lambda o: allowed is None or allowed.match(o) is not None,
-                       admin_key=settings.admin_key, loopback_bind=is_loopback_host(settings.host))
+                       admin_key=settings.admin_key, loopback_bind=is_loopback_host(settings.host),
+                       max_streams_per_client=settings.max_streams_per_client, stream_seconds=settings.stream_seconds)
     app.add_middleware(AccessLog)
 
     # Gradio answers one event at a time unless told otherwise; answering is read-only and thread-safe.
     if with_admin:
-        admin = create_admin(qa).queue(default_concurrency_limit=1, max_size=16)
+        admin = create_admin(qa, access).queue(default_concurrency_limit=1, max_size=16)
         app = gr.mount_gradio_app(app, admin, path=ADMIN_PREFIX, server_name=settings.host, server_port=settings.port,
                                   show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD_FILE_BYTES, theme=chat_theme())
         _launched(admin)
-    demo = create_demo(qa, startup).queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
+    demo = create_demo(qa, startup, access, settings).queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo.state_session_capacity = settings.chat_sessions  # bounds memory: Gradio keeps 10,000 sessions by default
     app = gr.mount_gradio_app(app, demo, path="/", server_name=settings.host, server_port=settings.port,
                               show_error=False, ssr_mode=False, theme=chat_theme(), css=chat_css())
