@@ -788,6 +788,25 @@ def test_corpus_urls_and_file_names_never_become_links(browser_page, host, links
     assert bp.offsite() == []
 
 
+MARKDOWN_TITLE = "Guide [Login to continue](https://evil.example/phish) ![t](https://evil.example/pixel.png)"
+
+
+def test_a_title_made_of_markdown_is_text_on_the_chat_page(browser_page, tmp_path_factory):
+    """The review's document title: the intro once showed it as a live link and loaded the
+    image from the other site."""
+    from playwright.sync_api import expect
+
+    app = _fake_app(tmp_path_factory.mktemp("md-title"), f"# {MARKDOWN_TITLE}\n\nThe harbour office opened in 1999.\n")
+    with serve_in_thread(app) as url:
+        bp = browser_page(viewport={"width": 1280, "height": 900})
+        page = bp.page
+        page.goto(url + "/")
+        expect(page.locator("#qa-intro")).to_contain_text(MARKDOWN_TITLE)  # shown, as text
+        page.wait_for_timeout(500)
+        assert page.locator("a[href*='evil'], img[src*='evil']").count() == 0
+        assert bp.offsite() == []
+
+
 # ---- the admin page's Documents tab ----------------------------------------------------------------
 
 
@@ -870,5 +889,12 @@ def test_admin_page_is_accessible_and_its_library_fits_a_phone(browser_page, tmp
         p.shot(f"admin-{width}", full_page=True)
         assert page.evaluate(DUPLICATE_IDS) == []
         found = axe_violations(page)
+        assert found == [], found
+        page.get_by_role("tab", name="Evaluate").click()
+        expect(page.get_by_role("button", name="Evaluate")).to_be_visible()
+        page.wait_for_timeout(500)
+        assert page.evaluate(DUPLICATE_IDS) == []
+        found = page.evaluate("""async () => (await axe.run(document, {resultTypes: ['violations']})).violations
+            .filter(v => v.impact === 'serious' || v.impact === 'critical').map(v => v.id)""")
         assert found == [], found
         assert p.errors == []

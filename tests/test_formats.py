@@ -72,7 +72,7 @@ def test_the_type_comes_from_the_content_not_the_name(tmp_path):
 
 
 BAD = [
-    ("locked.pdf", D.encrypted_pdf_bytes, "the PDF is encrypted; save an unprotected copy"),
+    ("locked.pdf", D.encrypted_pdf_bytes, "the PDF is encrypted with a password; save an unprotected copy"),
     ("scan.pdf", D.scanned_pdf_bytes, "the PDF is a scan and OCR found no text on it"),
     ("cut.pdf", lambda: D.pdf_bytes()[:400], "the PDF file is damaged or unreadable"),
     ("broken.docx", lambda: D.docx_bytes()[:3000], "a damaged ZIP archive, not a readable Word document"),

@@ -20,6 +20,7 @@ import re
 import tempfile
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -186,7 +187,8 @@ def test_chunker_loses_no_text(text, chunking):
             pos += len(line)
 
 
-@settings(max_examples=10 if THOROUGH else 4)
+@pytest.mark.bench  # a wall-clock bound: `make bench`, not the default suite
+@settings(max_examples=10 if THOROUGH else 4, deadline=None)
 @given(n=st.integers(1, 3), unit=st.sampled_from(["word ", "Dr. No. ", "x", "a.b ", "Is it? "]))
 def test_chunker_is_fast_on_big_documents(n, unit):
     """Linear time: a 300 kB document chunks in well under a second (it once took minutes)."""

@@ -15,7 +15,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
@@ -106,9 +105,7 @@ def hostile(real_qa, tmp_path_factory):
     seed_model_cache(root / "index", real_qa.settings.index_dir)
     settings = load_settings(corpus_dir=corpus, index_dir=root / "index")
     q = QA(settings, embedder=real_qa.embedder)
-    t0 = time.perf_counter()
     q.warm_up()
-    assert time.perf_counter() - t0 < 120, "building the hostile corpus took too long"
     return q
 
 
@@ -253,9 +250,7 @@ def test_library_hostile_history_is_bounded(hostile):
          {"role": "assistant", "content": ["not", {"text": "a string"}]}, ("pair", None)],
     ]
     for history in histories:
-        t0 = time.perf_counter()
-        answer = bounded(hostile.ask, "Who chaired it?", history=history)
-        assert time.perf_counter() - t0 < 5, "history made the answer slow"
+        answer = bounded(hostile.ask, "Who chaired it?", history=history)  # a hang guard; timings are `make bench`'s
         check_answer(answer.to_dict(), Case("h", ""), hostile.settings.corpus_dir)
         assert len(answer.retrieval_query) <= 5 * hostile.settings.max_question_chars
 

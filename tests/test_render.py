@@ -150,3 +150,21 @@ def test_only_an_all_lower_case_first_word_is_capitalised():
         assert not starts_in_lower_case(text), text
     declined = Answer(question="q", abstained=True, text=None, answer_citation=None, score=0.1, citations=[])
     assert not view(declined).capitalise
+
+
+def test_passages_from_other_documents_far_below_the_answer_are_left_out():
+    def cite(n, doc, text, score):
+        return Citation(n=n, doc=doc, title=doc, section="S", start=0, end=len(text), text=text, score=score,
+                        highlight_start=0, highlight_end=len(text))
+
+    cites = [cite(1, "treaty.txt", SENTENCE, 2.0),
+             cite(2, "recipes.txt", "Bake the bread for an hour.", 1.2),  # another document, far below: out
+             cite(3, "treaty.txt", "The parties met again in Delta.", 0.4),  # the answer's own document: kept
+             cite(4, "ports.txt", "The ports opened in 2001.", 1.9),  # another document, close to it: kept
+             cite(5, "notes.txt", "Notes say 3 May 1999 too.", 0.1)]  # holds the answer: kept
+    answered = Answer(question="q", abstained=False, text="3 May 1999", answer_citation=1, score=0.8,
+                      citations=cites, answer_start=17, answer_end=27)
+    assert [s.n for s in view(answered).sources] == [1, 3, 4, 5]
+    assert [c["n"] for c in answer_json(answered)["citations"]] == [1, 2, 3, 4, 5]  # the contract is untouched
+    declined = Answer(question="q", abstained=True, text=None, answer_citation=None, score=0.1, citations=cites)
+    assert [s.n for s in view(declined).sources] == [1, 2, 3, 4, 5]  # the closest passages, all of them

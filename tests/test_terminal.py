@@ -14,6 +14,7 @@ import pytest
 
 from conftest import REPO, FakeEmbedder
 from qa.answer.pipeline import QA
+from qa.core.errors import QAError
 from qa.surfaces.guard import AccessLog
 from qa.surfaces.startup import Startup
 
@@ -53,6 +54,24 @@ def test_the_page_is_told_it_updates_itself():
     s = _fed("Writing index\n")
     assert s.not_ready(then="This page updates itself when they are ready.").endswith("updates itself when they are ready.")
     assert s.not_ready().endswith("Please try again in a minute.")
+
+
+def test_only_a_question_or_a_page_load_retries_a_failed_start_never_the_polling():
+    class Failing:
+        calls = 0
+
+        def warm_up(self, **kw):
+            Failing.calls += 1
+            raise QAError("the corpus folder /srv/docs does not exist")
+
+    s = Startup(Failing(), progress=False).start()
+    assert s.wait(10) is False and s.state == "unavailable" and not s.busy
+    assert "does not exist" in s.not_ready(retry=False)
+    s.wait(10)
+    assert Failing.calls == 1  # the chat page's polling stops here (busy is False)
+    s.not_ready()
+    s.wait(10)
+    assert Failing.calls == 2
 
 
 def test_a_server_building_its_first_index_does_not_say_run_qa_build(tiny_settings, caplog):

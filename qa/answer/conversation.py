@@ -1,10 +1,6 @@
-"""Follow-up questions: carry the topic of earlier turns into the retrieval query.
-
-"Who chaired it?" after "When was the first summit?" has nothing to search for on its own.
-Without an LLM, the robust move is to append the content words of the previous user turn
-(and of the answer it got) when the new question looks dependent: it uses a pronoun or a
-demonstrative, or it has fewer than three content words. The question type still comes from
-the new question alone, so "Who" stays a who-question.
+"""Conversation history as the surfaces send it: dicts, ``Turn`` objects, (user, assistant)
+pairs or the chat's rendered answer cards, read into ``Turn`` objects with the source each
+answer came from. What a follow-up makes of them is qa/answer/followup.py.
 """
 
 from __future__ import annotations
@@ -12,39 +8,7 @@ from __future__ import annotations
 import html
 import re
 
-from qa.core.text import STOPWORDS, fold, words
 from qa.core.types import Turn
-
-_DEPENDENT = re.compile(
-    r"\b(it|its|they|them|their|this|that|these|those|there|he|him|his|she|her|then|the same|"
-    r"that meeting|this meeting|the meeting|the event|the summit|the dialogue|the initiative)\b",
-    re.IGNORECASE,
-)
-
-
-def needs_context(question: str) -> bool:
-    content = [w for w in words(question) if w not in STOPWORDS]
-    return bool(_DEPENDENT.search(fold(question))) or len(content) < 3
-
-
-def rewrite(question: str, history: list[Turn] | None, source_text=None) -> str:
-    """The query to retrieve with: the question, plus earlier context when it needs some.
-
-    The context is the previous question and answer, and -- when the answer says where it came
-    from (``Turn.source``, resolved to text by ``source_text``) -- the sentence it was copied
-    from: "Who attended it?" after "When was the dialogue declared?" is about the declaration
-    that sentence describes, not about whatever else mentions the dialogue."""
-    if not history or not needs_context(question):
-        return question
-    last_user = next((t.content for t in reversed(history) if t.role == "user" and t.content.strip()), "")
-    answer = next((t for t in reversed(history) if t.role == "assistant" and t.content.strip()), None)
-    # Only the first line of the previous answer (the answer itself, not its sources).
-    last_answer = answer.content.strip().splitlines()[0] if answer else ""
-    if answer is not None and answer.source is not None and source_text is not None:
-        last_answer = f"{last_answer} {source_text(answer.source)}"
-    context = " ".join(dict.fromkeys(w for w in words(f"{last_user} {last_answer}") if w not in STOPWORDS))
-    return f"{question} {context}".strip() if context else question
-
 
 _CARD_SOURCE = re.compile(r'data-qa-source="([^"]*)"')
 _CARD_HEADLINE = re.compile(r'<p class="qa-headline[^"]*">(.*?)(?:<a |</p>)', re.S)
@@ -56,6 +20,8 @@ def from_card(content: str) -> tuple[str, tuple[str, int, int] | None]:
     source it records. Other text is returned as it is."""
     if 'class="qa-answer' not in content:
         return content, None
+    if 'class="qa-answer is-overview' in content or 'class="qa-answer is-language' in content:
+        return "", None  # no answer to refer back to
     m = _CARD_HEADLINE.search(content)
     text = html.unescape(_TAG.sub("", m.group(1))).strip() if m else ""
     source = None

@@ -13,11 +13,12 @@ import re
 import threading
 import time
 import unicodedata
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from qa.answer.compose import compose
 from qa.core.config import Settings, load_settings
-from qa.answer.conversation import parse_history, rewrite
+from qa.answer.conversation import parse_history
+from qa.answer.followup import resolve
 from qa.embed.model import Embedder
 from qa.embed.factory import load_embedder
 from qa.core.errors import BadQuestionError, IndexStateError
@@ -25,7 +26,11 @@ from qa.index.backend import Where, collection_of
 from qa.index.store import Index, build_index, current_build, load_index, stale_reasons
 from qa.answer.question import QuestionAnalysis, analyse
 from qa.answer.read import passages, read
-from qa.answer.retrieval import retrieve
+from qa.answer.retrieval import Retrieved, retrieve
+from qa.answer.spelling import speller_for
+from qa.answer.language import Language, identify
+from qa.answer.overview import open_topic, overview
+from qa.core.text import terms
 from qa.reader.base import SpanReader, load_reader
 from qa.core.types import Answer, Turn
 
@@ -70,6 +75,18 @@ def clean_history(turns: list[Turn], max_chars: int) -> list[Turn]:
     to ``max_chars`` characters (a 1 MB turn made one answer take a minute)."""
     return [t if len(t.content) <= max_chars else Turn(t.role, t.content[:max_chars], t.source)
             for t in turns[-MAX_HISTORY_TURNS:]]
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    question: str  # the cleaned question
+    query: str  # what retrieval searches with
+    analysis: QuestionAnalysis
+    reading: str  # what the reader is asked: a follow-up with its pronouns spelt out
+    anchor: int | None  # the sentence a follow-up's chain is about, read first
+    corrected: str | None = None  # the question with its spelling corrected (None: nothing corrected)
+    standalone: bool = False  # not a follow-up: a bare topic ("Aso?") asks for an overview
+    language: Language | None = None  # asked in another language: answered with a note, not searched
 
 
 class QA:
@@ -193,6 +210,7 @@ class QA:
                 self._index = self._load_index()
             self.embedder.warm_up()
             self.reader.warm_up()
+            speller_for(self._index)  # the documents' words and the English list, before the first question
 
     #: Settings that change what is in the index; the others only change how it is searched.
     INDEX_SETTINGS = ("corpus_dir", "index_dir", "chunk_chars", "chunk_overlap", "context_prefix", "embedding_backend",
@@ -223,25 +241,46 @@ class QA:
 
     def prepare(self, question, history=None) -> tuple[str, str, QuestionAnalysis]:
         """(clean question, retrieval query, analysis): everything before retrieval."""
-        return self._prepare(self.index, question, history)[:3]
+        p = self._prepare(self.index, question, history)
+        return p.question, p.query, p.analysis
 
-    def _prepare(self, index: Index, question, history=None,
-                 where: Where | None = None) -> tuple[str, str, QuestionAnalysis, int | None]:
-        """``prepare`` plus the sentence a follow-up refers to: the one the previous answer was
-        copied from (None when the question stands alone or the answer named no source)."""
+    def _prepare(self, index: Index, question, history=None, where: Where | None = None) -> _Prepared:
+        """``prepare`` plus what a follow-up reads: the question with its pronouns spelt out and
+        the sentence its chain's first answer was copied from (qa/answer/followup.py)."""
         s = self.settings
         question = clean_question(question, s.max_question_chars)
         turns = clean_history(parse_history(history), 2 * s.max_question_chars)
-        source_text = lambda source: self._source_text(index, where, source)  # noqa: E731
-        query = rewrite(question, turns, source_text) if s.history_rewrite else question
+        typed = question
+        # the words of the asker's collections only: a correction must not tell of other collections
+        speller = speller_for(index, None if where is None else where.collections)
+        foreign = identify(question, speller.known)
+        if foreign is not None:
+            return _Prepared(typed, question, analyse(question), question, None, language=foreign)
+        if s.spell_correct:  # "whre was the dialouge declard?" is read as the documents spell it
+            question = speller.correct(question).text
+        corrected = question if question != typed else None
         asked = analyse(question)  # the type comes from the new question only; terms from the query
-        if query == question:
-            return question, query, asked, None
+        source_text = lambda source: self._source_text(index, where, source)  # noqa: E731
+        r = resolve(question, turns, source_text) if s.history_rewrite else None
+        if r is None or not r.context:
+            return _Prepared(typed, question, asked, question, None, corrected, standalone=True)
+        query = f"{r.question} {r.context}"
         analysis = replace(analyse(query), qtype=asked.qtype, expected_span=asked.expected_span,
-                           list_of=asked.list_of, own_terms=asked.terms)
-        last = next((t for t in reversed(turns) if t.role == "assistant"), None)
-        usable = last is not None and last.source and (where is None or collection_of(last.source[0]) in where.collections)
-        return question, query, analysis, self._sentence_at(index, last.source) if usable else None
+                           list_of=asked.list_of, own_terms=analyse(r.question).terms)
+        usable = r.anchor is not None and bool(source_text(r.anchor))  # in the asker's collections
+        anchor = self._sentence_at(index, r.anchor) if usable else None
+        if anchor is not None and not self._tells(index, anchor, asked.entities):
+            anchor = None  # the question names a name or number the anchor's passage lacks: another event
+        return _Prepared(typed, query, analysis, r.question, anchor, corrected)
+
+    @staticmethod
+    def _tells(index: Index, anchor: int, entities: tuple[str, ...]) -> bool:
+        """Whether the passage read around sentence ``anchor`` holds all of ``entities``."""
+        if not entities:
+            return True
+        p = passages(index, Retrieved([]), 1, anchor=anchor)[0]
+        have = set(terms(" ".join(index.sentences[k].text for k in range(p.first, p.last + 1))))
+        return set(entities) <= have
 
     @staticmethod
     def _sentence_at(index: Index, source: tuple[str, int, int]) -> int | None:
@@ -257,11 +296,21 @@ class QA:
         ``collections``: answer only from these collections, None for all of them)."""
         index = self.index  # one snapshot for the whole question: a reload mid-way must not mix builds
         where = None if collections is None else Where(frozenset(collections))
-        question, query, analysis, anchor = self._prepare(index, question, history, where)
+        p = self._prepare(index, question, history, where)
+        question, query, analysis = p.question, p.query, p.analysis
+        if p.language is not None:
+            return Answer(question=question, abstained=True, text=None, answer_citation=None, score=0.0,
+                          question_type=analysis.qtype, retrieval_query=query, message=p.language.message,
+                          kind="language")
         qvec = self.embedder.encode([query])[0]
         retrieved = retrieve(index, qvec, analysis, self.settings, where)
-        # a follow-up reads around the sentence the previous answer came from first
-        found = passages(index, retrieved, self.settings.reader_passages, anchor=anchor)
-        readings = read(self.reader, index, question, found, widen=self.settings.reader_widen)
-        return compose(index, retrieved, analysis, self.settings, question=question, query=query,
-                       top_k=top_k or self.settings.top_k, readings=readings)
+        # a follow-up reads around the sentence its chain's first answer came from first
+        found = passages(index, retrieved, self.settings.reader_passages, anchor=p.anchor)
+        readings = read(self.reader, index, p.reading, found, widen=self.settings.reader_widen)
+        answer = compose(index, retrieved, analysis, self.settings, question=question, query=query,
+                         top_k=top_k or self.settings.top_k, readings=readings)
+        answer.corrected = p.corrected
+        opened = open_topic(p.reading, bare=p.standalone)
+        if opened and answer.citations and (answer.abstained or opened[1]):  # an overview instead, when sure
+            answer = overview(index, retrieved, opened[0], answer) or answer
+        return answer

@@ -72,6 +72,9 @@ def passages(index: Index, retrieved: Retrieved, n: int, budget: int = PASSAGE_C
         hi = i
         while hi + 1 < len(index.sentences) and hi - i < REACH and index.same_paragraph(i, hi + 1):
             hi += 1
+        listed = index.introduced_list(i) if rank < 0 else None
+        if listed:  # a follow-up's anchor that introduces a list ("... gave four reasons:") reads on into it
+            lo, hi = i, min(listed[1], i + REACH)
         spans = [(index.sentences[k].start, index.sentences[k].end) for k in range(lo, hi + 1)]
         a, b = grow(spans, i - lo, i - lo, budget)
         first, last = lo + a, lo + b

@@ -16,6 +16,10 @@ from pathlib import Path
 
 from qa.core.errors import QAError
 
+#: Field metadata of a setting that is a secret: never written to a report, a manifest, a log or
+#: a child's environment (``secret_names``; ``public_settings`` is the dump every writer uses).
+SECRET = {"secret": True}
+
 #: The project folder (holds ``corpus/``, ``index/``, ``qa.toml``). ``QA_HOME`` overrides it,
 #: so an installed package never depends on the directory the process started in.
 PROJECT_ROOT = Path(os.environ.get("QA_HOME", Path(__file__).resolve().parents[2]))
@@ -80,6 +84,7 @@ class Settings:
     # longer answers contain the gold more often, exact matches get rarer (chosen on the tune articles)
     reader_widen: float = 0.75
     history_rewrite: bool = True  # add the previous turn's topic words to follow-up questions
+    spell_correct: bool = True  # correct unknown words to the documents' own (qa/answer/spelling.py)
     confidence_weights: dict = field(default_factory=_default_confidence_weights)
     abstain_threshold: float = 0.11  # answer only when confidence >= this (0..1; calibrated, see qa.toml)
     # Answers with confidence below this are shown as uncertain ("check the sources"); `qa eval
@@ -93,15 +98,29 @@ class Settings:
     # comma-separated origins, "*" wildcards allowed ("https://docs.example.com, https://*.corp.example,
     # http://localhost:*"); "*" alone allows everyone; "" = same origin plus localhost/127.0.0.1, any port.
     allowed_origins: str = ""
-    api_key: str = field(default="", repr=False)  # when set, POST /api/ask needs "Authorization: Bearer KEY" or "X-API-Key: KEY"
+    api_key: str = field(default="", repr=False, metadata=SECRET)  # when set, POST /api/ask needs "Authorization: Bearer KEY" or "X-API-Key: KEY"
     max_request_bytes: int = 65536  # larger request bodies to /api/* are refused with 413
     # The admin pages (/admin: evaluation, uploads) need this key (HTTP Basic password, "Authorization:
     # Bearer KEY" or "X-Admin-Key: KEY"). Unset, they are open only on a loopback bind, to this machine.
-    admin_key: str = field(default="", repr=False)
+    admin_key: str = field(default="", repr=False, metadata=SECRET)
     header_timeout: float = 10.0  # seconds a client has to send a request's headers, then it is disconnected
     body_timeout: float = 60.0  # seconds a client has to send a request's body once its headers are in
     # Open connections served at once; beyond it the one waiting longest without a whole request is closed.
     max_connections: int = 2000
+    # Connections one client address (an IPv6 /64) may hold open; beyond it its new ones are closed at once.
+    max_connections_per_client: int = 64
+    # Long-lived streams (Gradio's heartbeat and event streams) one client address may hold at
+    # once; more get 429. A chat tab holds one, plus one while an answer is being written.
+    max_streams_per_client: int = 16
+    stream_seconds: float = 3600.0  # a stream is ended after this long (the browser reconnects)
+    # Votes one client address may store: a burst of feedback_burst, then one every
+    # feedback_interval seconds. A vote over the limit gets 429 and is not stored.
+    feedback_burst: int = 20
+    feedback_interval: float = 10.0
+    # Reading a PDF, Word or HTML file runs in a child process with these limits (uploads and
+    # builds alike); a file over one is skipped with the reason.
+    extract_seconds: float = 300.0  # OCR of a scanned page takes ~9 s
+    extract_memory_mb: int = 1024
     # Collections and access keys (qa/surfaces/access.py): "" = everyone sees every document; a path (the file
     # may not exist yet: the admin page's Access tab writes it) = every question needs a key, which sees only
     # the collections (top-level corpus folders) the file grants it.
@@ -123,6 +142,18 @@ class Settings:
     def replace(self, **overrides) -> "Settings":
         """A copy with ``overrides`` applied; ``None`` values mean "keep the current one"."""
         return dataclasses.replace(self, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def secret_names() -> frozenset[str]:
+    """The settings marked ``SECRET``."""
+    return frozenset(f.name for f in fields(Settings) if f.metadata.get("secret"))
+
+
+def public_settings(settings: Settings) -> dict:
+    """Every setting but the secrets, as JSON-ready values: what reports and logs may show."""
+    hidden = secret_names()
+    return {f.name: (str(v) if isinstance(v := getattr(settings, f.name), Path) else v)
+            for f in fields(Settings) if f.name not in hidden}
 
 
 def _coerce(name: str, raw, current):
@@ -183,6 +214,16 @@ def validate(s: Settings) -> None:
     if s.header_timeout <= 0 or s.body_timeout <= 0 or s.max_connections < 16:
         raise QAError(f"header_timeout={s.header_timeout}, body_timeout={s.body_timeout}, max_connections="
                       f"{s.max_connections}: use timeouts above 0 seconds and at least 16 connections")
+    if s.max_connections_per_client < 2 or s.max_streams_per_client < 1 or s.stream_seconds <= 0:
+        raise QAError(f"max_connections_per_client={s.max_connections_per_client}, max_streams_per_client="
+                      f"{s.max_streams_per_client}, stream_seconds={s.stream_seconds}: use at least 2 connections, "
+                      "1 stream and a time above 0 seconds")
+    if s.feedback_burst < 1 or s.feedback_interval < 0:
+        raise QAError(f"feedback_burst={s.feedback_burst}, feedback_interval={s.feedback_interval}: use at least 1 "
+                      "vote and an interval of 0 seconds or more")
+    if s.extract_seconds <= 0 or s.extract_memory_mb < 256:
+        raise QAError(f"extract_seconds={s.extract_seconds}, extract_memory_mb={s.extract_memory_mb}: use a time "
+                      "above 0 seconds and at least 256 MB")
     if s.fusion not in {"weighted", "rrf"}:
         raise QAError(f"fusion={s.fusion!r}: use 'weighted' or 'rrf'")
     if s.embedding_backend not in {"auto", "onnx", "onnx-int8", "torch"}:

@@ -139,6 +139,14 @@ class Citation:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class OverviewPoint:
+    """One sentence of an overview (an open question's reply), copied from citation ``citation``."""
+
+    text: str
+    citation: int
+
+
 @dataclass
 class Answer:
     """The library's answer to one question; ``to_dict()`` is the ``qa ask --json`` contract.
@@ -163,6 +171,11 @@ class Answer:
     # the low end, so the reader is told to check the sources
     uncertain: bool = False
     signals: dict = field(default_factory=dict)  # the confidence model's inputs (for debugging/eval)
+    corrected: str | None = None  # the question as read, when its spelling was corrected
+    # "answer" (answered or declined), "overview" (an open question: ``overview`` holds cited
+    # sentences, ``text`` stays None) or "language" (asked in a language the system does not read)
+    kind: str = "answer"
+    overview: list[OverviewPoint] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -179,4 +192,7 @@ class Answer:
             "message": self.message,
             "uncertain": self.uncertain,
             "signals": {k: round(float(v), 4) for k, v in self.signals.items()},
+            "corrected": self.corrected,
+            "kind": "declined" if self.kind == "answer" and self.abstained else self.kind,
+            "overview": [asdict(p) for p in self.overview],
         }

@@ -13,11 +13,11 @@ A report folder holds
 from __future__ import annotations
 
 import csv
-import dataclasses
 import json
 import time
 from pathlib import Path
 
+from qa.core.config import public_settings
 from qa.core.errors import QAError
 from qa.eval.run import RETRIEVAL_DEPTH, fmt, is_correct, summarize, summary_rows
 
@@ -26,16 +26,6 @@ REPORT_FORMAT = "qa-eval-report/1"
 
 # ---------------------------------------------------------------------------------------------
 # Building and writing
-
-
-def settings_dict(settings) -> dict:
-    out = {}
-    for f in dataclasses.fields(settings):
-        if f.name == "api_key":
-            continue
-        v = getattr(settings, f.name)
-        out[f.name] = str(v) if isinstance(v, Path) else v
-    return out
 
 
 def index_summary(manifest: dict) -> dict:
@@ -51,7 +41,7 @@ def build_report(qa, testset, records: list[dict], metrics: dict, top_k: int) ->
                     "questions": len(records)},
         "model": qa.embedder.name,
         "index": index_summary(qa.index.manifest),
-        "settings": settings_dict(qa.settings),
+        "settings": public_settings(qa.settings),
         "top_k": top_k,
         "retrieval_depth": max(top_k, RETRIEVAL_DEPTH),
         "metrics": metrics,

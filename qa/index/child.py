@@ -20,12 +20,10 @@ import sys
 from dataclasses import fields
 from pathlib import Path
 
-from qa.core.config import Settings
+from qa.core.config import Settings, secret_names
 from qa.ingest.corpus import corpus_files, nothing_to_index
 from qa.core.errors import QAError
 
-#: Settings the child does not need; the keys stay out of its environment.
-_NOT_PASSED = {"api_key", "admin_key"}
 #: The folder that holds this ``qa`` package: the child must run this code, not another copy.
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,10 +33,11 @@ def child_env(settings: Settings) -> dict[str, str]:
     ``load_settings()`` equals ``settings`` for everything a build reads (the weight tables are
     not read by a build), and this package first on ``PYTHONPATH``."""
     env = dict(os.environ)
+    hidden = secret_names()  # a build needs no key: they stay out of its environment
     for f in fields(Settings):
         value = getattr(settings, f.name)
         name = f"QA_{f.name.upper()}"
-        if f.name in _NOT_PASSED:
+        if f.name in hidden:
             env.pop(name, None)
         elif not isinstance(value, dict):
             env[name] = str(value)

@@ -33,6 +33,7 @@ import numpy as np
 from qa.ingest.chunking import chunk_document
 from qa.core.config import Settings
 from qa.ingest.corpus import NO_FILES, Corpus, corpus_files, nothing_to_index, read_or_skip
+from qa.ingest.sandbox import Limits, Sandbox
 from qa.core.digest import sha256_file
 from qa.embed.model import Embedder
 from qa.embed.factory import bulk_embedder
@@ -450,6 +451,7 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
         from tqdm import tqdm
 
         paths = tqdm(paths, desc="Reading", unit="file")
+    sandbox = Sandbox(Limits.of(settings))  # one reader process for the whole build (qa/ingest/sandbox.py)
     for path in paths:
         doc_id = path.relative_to(folder).as_posix()
         # a file skipped last time is read again: the reason may have been a limit since raised
@@ -466,7 +468,7 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
                 vectors["c"] += list(vc)
                 documents.append(doc)
                 continue
-        doc = read_or_skip(path, doc_id, folder, settings.max_file_bytes)
+        doc = read_or_skip(path, doc_id, folder, settings.max_file_bytes, sandbox)
         if isinstance(doc, str):
             skipped.append((doc_id, doc))
             continue
@@ -476,6 +478,7 @@ def _gather(settings: Settings, hashes: dict[str, str], before: dict | None, pro
         vectors["s"] += [None] * len(s)
         vectors["c"] += [None] * len(c)
         documents.append(doc)
+    sandbox.close()
     return Corpus(documents, skipped), sentences, chunks, vectors
 
 

@@ -50,6 +50,23 @@ def nothing_to_index(folder: Path, why: str = NO_FILES) -> CorpusError:
     return CorpusError(f"nothing to index in {folder}: {why}")
 
 
+#: File names (without suffix, any case) the corpus reader leaves out: they describe the folder.
+IGNORED_STEMS = frozenset({"SOURCE", "README", "LICENSE"})
+
+
+def ignored_name(name: str) -> str | None:
+    """Why a file called ``name`` would not be indexed, or None when it would be."""
+    p = Path(name)
+    if p.name.startswith("."):
+        return "hidden files (names starting with a dot) are not indexed"
+    if p.suffix.lower() not in SUFFIXES:
+        return f"only {', '.join(SUFFIXES)} files are indexed"
+    if p.stem.upper() in IGNORED_STEMS:
+        return (f"files named {', '.join(sorted(IGNORED_STEMS))} are left out of the index (they describe the "
+                "folder); rename it")
+    return None
+
+
 def corpus_files(folder: Path) -> list[Path]:
     """All document files (``SUFFIXES``) under ``folder``, sorted, hidden files and READMEs excluded."""
     folder = Path(folder)
@@ -63,7 +80,7 @@ def corpus_files(folder: Path) -> list[Path]:
         rel = p.relative_to(folder)
         if any(part.startswith(".") for part in rel.parts) or not p.is_file():
             continue
-        if p.suffix.lower() in SUFFIXES and p.stem.upper() not in {"SOURCE", "README", "LICENSE"}:
+        if ignored_name(p.name) is None:
             files.append(p)
     return files
 
@@ -110,22 +127,26 @@ def parse_document(doc_id: str, text: str) -> Document:
     return Document(id=doc_id, title=title, text=text, sections=tuple(sections))
 
 
-def read_document(path: Path, doc_id: str, root: Path | None = None, max_bytes: int = MAX_FILE_BYTES) -> Document:
+def read_document(path: Path, doc_id: str, root: Path | None = None, max_bytes: int = MAX_FILE_BYTES,
+                  sandbox=None) -> Document:
     """Read one file (any kind of qa/ingest/formats.py); raises CorpusError naming the file and
-    the reason when it cannot be indexed. With ``root``, a link leading outside it is refused."""
+    the reason when it cannot be indexed. With ``root``, a link leading outside it is refused.
+    With ``sandbox`` (qa/ingest/sandbox.py), PDF, Word and HTML are read in its child process,
+    under its time and memory limits; builds always pass one."""
     if root is not None:
         target = path.resolve()
         if not target.is_relative_to(Path(root).resolve()):
             raise CorpusError(f"{doc_id}: a link to a file outside the corpus folder; links out are not followed")
     check_size(doc_id, path.stat().st_size, max_bytes)  # before reading: a 200 MB file is never read
-    got = extract(path.read_bytes(), doc_id, max_bytes)
+    data = path.read_bytes()
+    got = sandbox.extract(data, doc_id) if sandbox is not None else extract(data, doc_id, max_bytes)
     return replace(parse_document(doc_id, got.text), pages=got.pages, kind=got.kind, tables=got.tables)
 
 
-def read_or_skip(path: Path, doc_id: str, root: Path, max_bytes: int = MAX_FILE_BYTES) -> Document | str:
+def read_or_skip(path: Path, doc_id: str, root: Path, max_bytes: int = MAX_FILE_BYTES, sandbox=None) -> Document | str:
     """The document read from ``path``, or the reason it is skipped (a build names it and goes on)."""
     try:
-        doc = read_document(path, doc_id, root, max_bytes)
+        doc = read_document(path, doc_id, root, max_bytes, sandbox)
     except CorpusError as e:
         log.warning("skipping %s", e)
         return str(e)
@@ -134,15 +155,19 @@ def read_or_skip(path: Path, doc_id: str, root: Path, max_bytes: int = MAX_FILE_
     return doc if doc.text.strip() else f"{doc_id}: empty file"
 
 
-def load_corpus(folder: Path, max_bytes: int = MAX_FILE_BYTES) -> Corpus:
-    """Load every document; files that cannot be read are skipped and reported, not fatal."""
+def load_corpus(folder: Path, max_bytes: int = MAX_FILE_BYTES, limits=None) -> Corpus:
+    """Load every document; files that cannot be read are skipped and reported, not fatal.
+    PDF, Word and HTML are read in a child process under ``limits`` (qa/ingest/sandbox.py)."""
+    from qa.ingest.sandbox import Limits, Sandbox
+
     folder = Path(folder)
     docs, skipped = [], []
-    for p in corpus_files(folder):
-        doc_id = p.relative_to(folder).as_posix()
-        got = read_or_skip(p, doc_id, folder, max_bytes)
-        if isinstance(got, str):
-            skipped.append((doc_id, got))
-        else:
-            docs.append(got)
+    with Sandbox(limits or Limits(max_bytes=max_bytes)) as sandbox:
+        for p in corpus_files(folder):
+            doc_id = p.relative_to(folder).as_posix()
+            got = read_or_skip(p, doc_id, folder, max_bytes, sandbox)
+            if isinstance(got, str):
+                skipped.append((doc_id, got))
+            else:
+                docs.append(got)
     return Corpus(docs, skipped)

@@ -30,7 +30,11 @@ from qa.core.errors import CorpusError
 #: Files larger than this are skipped (settings.max_file_bytes overrides it per build).
 MAX_FILE_BYTES = 50_000_000
 #: A DOCX may unpack to at most this many bytes, and at most this many times its own size.
-MAX_UNPACKED_BYTES = 200_000_000
+#: Measured on documents python-docx writes: 10 pages unpack to 0.8 MB (21x, mostly the style
+#: sheets), 1,000 pages of prose to 2.2 MB (35x), 300 pages with a table each to 2.9 MB (17x);
+#: Word's own markup is a few times heavier, so 64 MB leaves room for books of thousands of
+#: pages, while a 2 MB upload that unpacked to 190 MB of XML (memory 0.7 -> 2.2 GB) is refused.
+MAX_UNPACKED_BYTES = 64_000_000
 MAX_UNPACK_RATIO = 100
 KINDS = ("pdf", "html", "docx", "text")
 #: A page's main text needs a line of at least this many words (menus are one or two per link).
@@ -76,11 +80,31 @@ def extract(data: bytes, doc_id: str, max_bytes: int = MAX_FILE_BYTES) -> Extrac
             return _docx(data, doc_id)
         if kind == "html":
             return _html(data, doc_id)
-    except CorpusError:
+    except (CorpusError, MemoryError):  # MemoryError: the sandbox names its limit (qa/ingest/sandbox.py)
         raise
+    except ImportError as e:  # a reader's own dependency is missing: the install, not the file, is at fault
+        raise CorpusError(f"{doc_id}: reading {kind.upper()} files needs {_missing(e)}") from None
     except Exception as e:  # a library's own error on a damaged file: say so, skip the file
+        if type(e).__name__ == "DependencyError":  # pypdf: "cryptography>=3.1 is required for AES algorithm"
+            raise CorpusError(f"{doc_id}: reading {kind.upper()} files needs {_missing(e)}") from None
         raise CorpusError(f"{doc_id}: the {kind.upper()} file is damaged or unreadable ({type(e).__name__})") from None
     return _text(data, doc_id)
+
+
+#: Python modules the readers import, and the package that provides each (pyproject.toml declares them).
+_PACKAGES = {"pypdf": "pypdf", "cryptography": "cryptography", "docx": "python-docx", "trafilatura": "trafilatura",
+             "lxml_html_clean": "lxml_html_clean", "lxml": "lxml", "lxml.html.clean": "lxml_html_clean"}
+
+
+def _missing(e: Exception) -> str:
+    """'the package X; install it with: pip install X' for a reader's missing dependency."""
+    name = getattr(e, "name", None) or ""
+    text = str(e)
+    package = _PACKAGES.get(name) or _PACKAGES.get(name.split(".")[0]) or next(
+        (pkg for mod, pkg in sorted(_PACKAGES.items(), key=lambda kv: -len(kv[0])) if mod in text), name or "")
+    if not package:
+        return f"a Python package that is not installed ({' '.join(text.split())[:200]})"
+    return f"the Python package {package}, which is not installed; install it with: pip install {package}"
 
 
 def _text(data: bytes, doc_id: str) -> Extracted:

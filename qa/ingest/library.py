@@ -22,8 +22,9 @@ from pathlib import Path
 
 from qa.core.digest import sha256_file
 from qa.core.errors import CorpusError
-from qa.ingest.corpus import corpus_files
-from qa.ingest.formats import extract, sniff
+from qa.ingest.corpus import corpus_files, ignored_name
+from qa.ingest.formats import sniff
+from qa.ingest.sandbox import Limits, Sandbox
 
 #: One uploaded file may be at most this big (PDFs of a few hundred pages fit).
 MAX_UPLOAD_FILE_BYTES = 20_000_000
@@ -65,18 +66,46 @@ def check_upload_size(shown: str, size: int, max_bytes: int = MAX_UPLOAD_FILE_BY
         raise CorpusError(f"{shown}: {size:,} bytes is over the upload limit of {max_bytes:,} bytes")
 
 
-def add_file(folder: Path, name: str, data: bytes, max_bytes: int = MAX_UPLOAD_FILE_BYTES) -> tuple[str, bool]:
+def _same_name(name: str) -> str:
+    """What two names that look alike share: NFKC (fullwidth letters, ligatures) and case folded."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def add_file(folder: Path, name: str, data: bytes, max_bytes: int = MAX_UPLOAD_FILE_BYTES,
+             sandbox: Sandbox | None = None) -> tuple[str, bool]:
     """Store ``data`` in the library under a safe form of ``name``; returns (doc_id, replaced).
 
-    Raises CorpusError naming the file when it is too big, the library is full, or the content
-    cannot be read as a document (encrypted, scanned, damaged, a ZIP bomb ...): nothing is stored.
+    Raises CorpusError naming the file when it is empty or too big, its name is one the index
+    leaves out, or looks like another file's without being it, the library is full, or the
+    content cannot be read as a document (encrypted, scanned, damaged, a ZIP bomb, over the
+    extraction limits ...): nothing is stored. A file is replaced only by an upload of exactly
+    its name. The content is read through ``sandbox`` (a fresh one with the default limits when
+    not given), as a build reads it.
     """
     folder = Path(folder)
     shown = Path(str(name).replace("\\", "/")).name or "the file"
+    if not data:
+        raise CorpusError(f"{shown}: the file is empty (0 bytes); there is nothing to index")
     kind = sniff(data)
     doc_id = safe_name(name, kind)
+    ignored = ignored_name(doc_id)
+    if ignored:
+        raise CorpusError(f"{shown}: {ignored}")
     check_upload_size(shown, len(data), max_bytes)
-    extract(data, shown, max_bytes)  # refuses what the build would skip, with the same reason
+    existing = {_same_name(p.relative_to(folder).as_posix()): p.relative_to(folder).as_posix()
+                for p in corpus_files(folder)}
+    twin = existing.get(_same_name(doc_id))
+    # "ｃentral.txt" (fullwidth c) or "Central.txt" must not silently replace "central.txt"
+    if twin is not None and (twin != doc_id or os.path.splitext(shown)[0] + os.path.splitext(shown)[1].lower() != doc_id):
+        raise CorpusError(f"{shown}: the library already has {twin}, whose name differs only in case or in look-alike "
+                          f"characters; upload it as {twin} to replace that file, or give it a distinct name")
+    if sandbox is None:
+        with Sandbox(Limits(max_bytes=max_bytes)) as own:
+            got = own.extract(data, shown)
+    else:
+        got = sandbox.extract(data, shown)  # refuses what the build would skip, with the same reason
+    if not got.text.strip():
+        raise CorpusError(f"{shown}: holds no text; there is nothing to index")
     target = folder / doc_id
     replaced = target.exists()
     if not replaced and len(corpus_files(folder)) >= MAX_LIBRARY_FILES:

@@ -89,13 +89,10 @@ def read(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...], tuple[Table, .
     from pypdf import PdfReader
 
     meta = PdfReader(io.BytesIO(data))
-    if meta.is_encrypted:
-        try:
-            opened = meta.decrypt("")  # an owner password only still opens with an empty user password
-        except Exception:  # an encryption pypdf cannot handle
-            opened = False
-        if not opened:
-            raise CorpusError(f"{doc_id}: the PDF is encrypted; save an unprotected copy to index it")
+    # An owner password only (permissions) still opens with the empty user password; AES needs the
+    # cryptography package, whose absence formats.extract reports as such, not as encryption.
+    if meta.is_encrypted and not meta.decrypt(""):
+        raise CorpusError(f"{doc_id}: the PDF is encrypted with a password; save an unprotected copy to index it")
     try:
         title = (meta.metadata.title or "") if meta.metadata else ""
     except Exception:

@@ -12,16 +12,21 @@ from qa.surfaces.eval_tab import evaluate_tab
 __all__ = ["MAX_UPLOAD_FILE_BYTES", "MAX_UPLOAD_REQUEST_BYTES", "create_admin"]
 
 
-#: Gradio's upload box is a button named "Click to upload or drop files" that shows "Drop File
-#: Here - or - Click to Upload" (axe: label-content-name-mismatch; someone using speech input says
-#: what they see). Name it by what it shows, each box Gradio draws later included.
-UPLOAD_NAME_JS = """() => {
-  const name = () => document.querySelectorAll("button.upload-container[aria-label]").forEach(b => {
-    const shown = b.textContent.replace(/\\s+/g, " ").trim();
-    if (shown && b.getAttribute("aria-label") !== shown) b.setAttribute("aria-label", shown);
-  });
-  name();
-  new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
+#: Two of Gradio's own markup faults that axe counts as serious, mended in the page as Gradio draws
+#: it: the upload box is a button named "Click to upload or drop files" that shows "Drop File Here
+#: - or - Click to Upload" (label-content-name-mismatch: someone using speech input says what they
+#: see), so it is named by what it shows; an empty output's placeholder is a <div> with an
+#: aria-label and no role (aria-prohibited-attr), so it gets role="img" (it is an icon).
+ADMIN_A11Y_JS = """() => {
+  const mend = () => {
+    document.querySelectorAll("button.upload-container[aria-label]").forEach(b => {
+      const shown = b.textContent.replace(/\\s+/g, " ").trim();
+      if (shown && b.getAttribute("aria-label") !== shown) b.setAttribute("aria-label", shown);
+    });
+    document.querySelectorAll("div.empty[aria-label]:not([role])").forEach(d => d.setAttribute("role", "img"));
+  };
+  mend();
+  new MutationObserver(mend).observe(document.body, {childList: true, subtree: true});
 }"""
 
 
@@ -41,5 +46,5 @@ def create_admin(qa, access: Access | None = None):
         admin.load(on_load, outputs=outputs)
         if on_access is not None:
             admin.load(on_access, outputs=access_outputs)
-        admin.load(None, js=UPLOAD_NAME_JS)
+        admin.load(None, js=ADMIN_A11Y_JS)
     return admin

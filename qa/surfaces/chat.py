@@ -18,7 +18,7 @@ from qa.answer.conversation import from_card
 from qa.core.errors import BadQuestionError, QAError
 from qa.answer.pipeline import QA
 from qa.surfaces.access import EVERYTHING, Access, Grant
-from qa.surfaces.render import message_html, to_html
+from qa.surfaces.render import escape, message_html, to_html
 from qa.surfaces.view import answer_source, view
 
 log = logging.getLogger(__name__)
@@ -216,14 +216,15 @@ def chat_theme():
         button_cancel_text_color="#ffffff", body_text_color_subdued="#4b5563", color_accent="#1d4ed8")
 
 
-def create_demo(qa: QA, startup=None, access: Access | None = None):
+def create_demo(qa: QA, startup=None, access: Access | None = None, settings=None):
     """The public chat (evaluation lives on the admin pages, qa/surfaces/admin.py). With ``startup``, the
     page opens at once and fills in what it can about the corpus once the index is loaded. With
     ``access`` (access keys on), a session sees what the key in its address (``?key=``) or its
-    request headers grants; the grant stays on the server (``gr.State``)."""
+    request headers grants; the grant stays on the server (``gr.State``). ``settings``: the server's
+    (feedback file and limits), when they differ from ``qa.settings``."""
     import gradio as gr
 
-    settings = qa.settings
+    settings = settings or qa.settings
     locked = access is not None and access.enabled
     sign = access.sign if locked else None
 
@@ -242,13 +243,13 @@ def create_demo(qa: QA, startup=None, access: Access | None = None):
             log.warning("%s", e)
             return None
 
-    def shown_for(grant: Grant | None):
+    def shown_for(grant: Grant | None, retry: bool = True):
         waiting = None if startup is None else startup.not_ready(
-            then="This page updates itself when they are ready.")
+            then="This page updates itself when they are ready.", retry=retry)
         if grant is None:
             intro, examples = NEEDS_KEY, []
         else:
-            intro = waiting or describe_corpus(qa, grant)
+            intro = escape(waiting or describe_corpus(qa, grant))  # titles come from documents: never markup
             examples = [] if waiting else example_questions(qa, grant=grant)
         buttons = [gr.update(value=q, visible=True) for q in examples]
         buttons += [gr.update(visible=False)] * (EXAMPLES - len(examples))
@@ -258,19 +259,19 @@ def create_demo(qa: QA, startup=None, access: Access | None = None):
         grant = grant_of(request)
         return [*shown_for(grant), grant]
 
-    def while_indexing(history, grant):
+    def while_indexing(history, grant, retry: bool = False):
         """A page opened while the index is built asks again every few seconds, so it shows the
         build's progress and then the corpus and its examples without a reload; the examples
-        stay hidden once a conversation has started."""
-        shown = shown_for(grant)
-        waiting = startup is not None and not startup.ready
+        stay hidden once a conversation has started. Only opening the page may start another
+        attempt after a failure (as a question does), never the polling, which stops then."""
+        shown = shown_for(grant, retry)
         if history:
             shown[1:] = [gr.update()] * EXAMPLES
-        return [*shown, gr.Timer(active=waiting)]
+        return [*shown, gr.Timer(active=startup is not None and startup.busy)]
 
     def on_load_indexing(history, request: gr.Request):
         grant = grant_of(request)
-        return [*while_indexing(history, grant), grant]
+        return [*while_indexing(history, grant, retry=True), grant]
 
     def add_question(message, history):
         message = message if isinstance(message, str) else ""
@@ -286,33 +287,32 @@ def create_demo(qa: QA, startup=None, access: Access | None = None):
         reply = answer_html(qa, question, history[:-1], startup, grant, sign)
         return history + [{"role": "assistant", "content": reply}]
 
-    def on_vote(history, grant, data: gr.LikeData):
+    def on_vote(history, grant, data: gr.LikeData, request: gr.Request):
         rated = _rated(history, data.index)
         if rated is None or grant is None:  # feedback needs the key that asking needs
             return gr.update(visible=False), gr.update(), None, gr.update(value="", visible=False)
         question, shown, earlier = rated
-        row = feedback.record(feedback.Vote(question, shown, bool(data.liked), history=tuple(earlier)),
-                              settings.max_question_chars)
         try:
-            feedback.append(settings.feedback_path, row)
+            row = feedback.submit(settings, feedback.Vote(question, shown, bool(data.liked), history=tuple(earlier)),
+                                  _client(request))
         except QAError as e:
-            log.warning("feedback not stored: %s", e)
-            return gr.update(visible=False), gr.update(), None, gr.update(value=str(e), visible=True)
+            if not isinstance(e, feedback.TooManyVotes):  # a flood would be a log line per vote
+                log.warning("feedback not stored: %s", e)
+            return gr.update(visible=False), gr.update(), None, gr.update(value=escape(str(e)), visible=True)
         if data.liked:
             return gr.update(visible=False), gr.update(value=""), None, gr.update(value="Thanks for the feedback.",
                                                                                 visible=True)
         return gr.update(visible=True), gr.update(value=""), row, gr.update(visible=False)
 
-    def send_correction(text, row, grant):
+    def send_correction(text, row, grant, request: gr.Request):
         if not row or grant is None or not (text or "").strip():
             return gr.update(visible=False), None, gr.update(value="Thanks for the feedback.", visible=True)
-        fixed = feedback.record(feedback.Vote(row["question"], row["shown"], False, correction=text,
-                                              history=tuple(row.get("history", ()))), settings.max_question_chars)
-        fixed["corrects"] = row["id"]
         try:
-            feedback.append(settings.feedback_path, fixed)
+            feedback.submit(settings, feedback.Vote(str(row.get("question", "")), row.get("shown"), False,
+                                                    correction=text, history=tuple(row.get("history", ()))),
+                            _client(request), corrects=row.get("id"))
         except QAError as e:
-            return gr.update(visible=False), None, gr.update(value=str(e), visible=True)
+            return gr.update(visible=False), None, gr.update(value=escape(str(e)), visible=True)
         return gr.update(visible=False), None, gr.update(value="Thanks: the correction was saved.", visible=True)
 
     def new_chat(grant):
@@ -378,6 +378,12 @@ def create_demo(qa: QA, startup=None, access: Access | None = None):
 
         gr.api(ask, api_name="ask")
     return demo
+
+
+def _client(request) -> str:
+    """The address a Gradio event came from ("" when unknown)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", "") or ""
 
 
 def _text(content) -> str:

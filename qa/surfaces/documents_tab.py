@@ -19,6 +19,7 @@ from qa.core.errors import CorpusError, QAError
 from qa.index.store import read_manifest
 from qa.ingest.library import (MAX_FILES_PER_UPLOAD, MAX_UPLOAD_FILE_BYTES, add_file, check_upload_size, remove_file,
                                statuses)
+from qa.ingest.sandbox import Limits, Sandbox
 from qa.surfaces.render import escape
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,17 @@ class Library:
     def __init__(self, qa):
         self.qa = qa
         self.folder = Path(qa.settings.corpus_dir)
+        settings = qa.settings
+        self.limits = Limits(min(settings.max_file_bytes, MAX_UPLOAD_FILE_BYTES), settings.extract_seconds,
+                             settings.extract_memory_mb)
         self.reindexer = Reindexer(qa)
+        # whether the last action started a build: only then does its message end with how the
+        # build went (a refused upload must not show an earlier build's "Re-indexed in 9 s")
+        self._building = False
+
+    def _start(self) -> None:
+        self._building = True
+        self.reindexer.start()
 
     def rows(self) -> list[list]:
         try:
@@ -120,17 +131,19 @@ class Library:
         return [r[0] for r in rows if r[3] != "deleted"]
 
     def add(self, paths) -> str:
+        self._building = False
         paths = [Path(p) for p in (paths or [])]
         if not paths:
             return "Choose one or more files first (PDF, Word, HTML, Markdown or text)."
         if len(paths) > MAX_FILES_PER_UPLOAD:
             return f"That is {len(paths)} files; add at most {MAX_FILES_PER_UPLOAD} at a time."
         said, stored = [], 0
+        sandbox = Sandbox(self.limits)  # one reader process for the batch, under the extraction limits
         for path in paths:
             shown = path.name
             try:
                 check_upload_size(shown, path.stat().st_size)  # before reading it into memory
-                doc_id, replaced = add_file(self.folder, shown, path.read_bytes())
+                doc_id, replaced = add_file(self.folder, shown, path.read_bytes(), sandbox=sandbox)
                 stored += 1
                 said.append(f"{'Replaced' if replaced else 'Added'} {escape(doc_id)}.")
             except CorpusError as e:
@@ -139,11 +152,13 @@ class Library:
                 said.append(f"Not added: {escape(shown)} could not be stored ({escape(e.strerror or str(e))}).")
             finally:
                 path.unlink(missing_ok=True)  # the upload's temporary copy
+        sandbox.close()
         if stored:
-            self.reindexer.start()
+            self._start()
         return "\n\n".join(said)
 
     def remove(self, doc_id: str | None) -> str:
+        self._building = False
         if not doc_id:
             return "Choose a file to delete first."
         try:
@@ -152,12 +167,12 @@ class Library:
             return escape(str(e))
         except OSError as e:
             return f"{escape(doc_id)} could not be deleted ({escape(e.strerror or str(e))})."
-        self.reindexer.start()
+        self._start()
         return (f"Deleted {escape(doc_id)} (kept in the library's hidden .trash folder). "
                 "Re-indexing to take it out of answers.")
 
     def reindex(self) -> str:
-        self.reindexer.start()
+        self._start()
         return "Re-indexing."
 
     def follow(self, said: str):
@@ -166,11 +181,16 @@ class Library:
         # the statuses hash every file: taken once here and once at the end, not every second (the
         # live index they are compared with only changes when the build switches it in)
         rows = self.rows()
-        while self.reindexer.running and time.monotonic() < deadline:
+        while self._building and self.reindexer.running and time.monotonic() < deadline:
             yield f"{said}\n\nRe-indexing: {escape(self.reindexer.progress())}", rows, self.choices(rows)
             self.reindexer.wait(1.0)
         rows = self.rows()
-        done = escape(self.reindexer.result) if not self.reindexer.running else "Still re-indexing in the background."
+        if not self._building:
+            done = ""
+        elif self.reindexer.running:
+            done = "Still re-indexing in the background."
+        else:
+            done = escape(self.reindexer.result)
         yield f"{said}\n\n{done}".strip(), rows, self.choices(rows)
 
 

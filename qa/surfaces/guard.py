@@ -12,13 +12,18 @@ middleware in front of everything; a request passes only when
 4. on an admin route, the admin key is given (HTTP Basic password, ``Authorization: Bearer`` or
    ``X-Admin-Key``). Without a configured key the admin pages exist only on a loopback bind,
    for requests from loopback addressed to a loopback host name (which also defeats DNS
-   rebinding); otherwise they answer 404 and say how to turn them on.
+   rebinding); otherwise they answer 404 and say how to turn them on;
+5. on a long-lived stream (Gradio's heartbeat and event streams: endless responses that the
+   connection cap of qa/surfaces/http.py cannot reclaim as idle), its client address holds
+   fewer than ``max_streams_per_client`` streams (429 otherwise), and the stream is ended after
+   ``stream_seconds`` (a browser's EventSource reconnects).
 
 ``AccessLog`` writes one line per request (method, path, status, milliseconds).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hmac
 import ipaddress
@@ -77,6 +82,27 @@ def gradio_rules(prefix: str, event_body: int, admin: bool = False) -> list[Rule
             + _rules({"POST"}, (prefix + "/gradio_api/cancel",), max_body=4096, admin=admin))
 
 
+#: Gradio's endless responses: the session heartbeat, the queue's event stream, a call's result stream.
+_STREAM = re.compile(r"^(?:" + re.escape(ADMIN_PREFIX) + r")?/gradio_api/(?:heartbeat/|queue/data|call/[^/]+/[^/]+)")
+
+
+def is_stream(method: str, path: str) -> bool:
+    """Whether a request opens one of Gradio's long-lived streams."""
+    return method in READ_METHODS and _STREAM.match(path) is not None
+
+
+def client_key(host: str) -> str:
+    """Whom per-client limits count: the IPv4 address, or the /64 network of an IPv6 one (one
+    subscriber gets a whole /64, so counting single IPv6 addresses would limit nobody)."""
+    try:
+        ip = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return host
+    if ip.version == 6 and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
+
+
 def is_loopback_host(host: str) -> bool:
     host = host.strip("[]")
     if host == "localhost":
@@ -102,10 +128,13 @@ def _json(status: int, code: str, message: str, extra_headers: list | None = Non
 
 
 class Guard:
-    def __init__(self, app, rules: list[Rule], origin_ok, admin_key: str = "", loopback_bind: bool = True):
+    def __init__(self, app, rules: list[Rule], origin_ok, admin_key: str = "", loopback_bind: bool = True,
+                 max_streams_per_client: int = 16, stream_seconds: float = 3600.0):
         """``origin_ok(origin) -> bool``: whether a foreign origin may post to public routes."""
         self.app, self.rules, self.origin_ok = app, rules, origin_ok
         self.admin_key, self.loopback_bind = admin_key, loopback_bind
+        self.max_streams, self.stream_seconds = max_streams_per_client, stream_seconds
+        self._streams: dict[str, int] = {}  # open streams per client key (one event loop: no lock)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":  # websockets are off in the server; lifespan passes
@@ -129,6 +158,50 @@ class Guard:
             problem = self._admin_problem(scope, headers)
             if problem:
                 return await _respond(send, *problem)
+        if path == ADMIN_PREFIX and method in READ_METHODS:
+            # "/admin" as people write it; the mounted app lives at "/admin/". A fixed, relative
+            # target (no Host, no query echoed into another origin): never an open redirect.
+            query = scope.get("query_string", b"").decode("latin-1")
+            target = ADMIN_PREFIX + "/" + ("?" + _shown(query, 1000) if query else "")
+            return await _respond(send, 308, [(b"location", target.encode("latin-1")), (b"content-length", b"0")], b"")
+        if is_stream(method, path):
+            return await self._stream(scope, receive, send, headers, rule)
+        return await self._forward(scope, receive, send, headers, rule)
+
+    async def _stream(self, scope, receive, send, headers: dict, rule: Rule):
+        """A long-lived stream: counted per client address and ended after ``stream_seconds``."""
+        key = client_key((scope.get("client") or ("",))[0] or "")
+        if self._streams.get(key, 0) >= self.max_streams:
+            error_log.warning("refused a stream from %s: it holds %d already", key, self.max_streams)
+            return await _respond(send, *_json(
+                429, "too_many_streams", f"this address already holds {self.max_streams} open streams (the server's "
+                "max_streams_per_client setting); close some tabs and try again", [(b"retry-after", b"30")]))
+        self._streams[key] = self._streams.get(key, 0) + 1
+        state = {"started": False, "done": False}
+
+        async def tracking(message):
+            state["started"] = state["started"] or message["type"] == "http.response.start"
+            state["done"] = state["done"] or (message["type"] == "http.response.body" and not message.get("more_body"))
+            await send(message)
+
+        try:
+            # Cancelling the response is what a client's disconnect does, so Gradio cleans up
+            # the session as it would then.
+            await asyncio.wait_for(self._forward(scope, receive, tracking, headers, rule), self.stream_seconds)
+        except (asyncio.TimeoutError, TimeoutError):
+            if state["started"] and not state["done"]:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+            elif not state["started"]:
+                await _respond(send, *_json(504, "stream_ended", "the stream ran past the server's stream_seconds"))
+        finally:
+            left = self._streams.get(key, 1) - 1
+            if left > 0:
+                self._streams[key] = left
+            else:
+                self._streams.pop(key, None)
+
+    async def _forward(self, scope, receive, send, headers: dict, rule: Rule):
+        method, path = scope["method"], scope["path"]
         started = False
 
         async def tracking(message):

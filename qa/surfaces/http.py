@@ -48,18 +48,27 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def guarded_protocol(header_timeout: float, body_timeout: float, max_connections: int):
-    """uvicorn's h11 protocol with the deadlines and the connection cap described above."""
+def guarded_protocol(header_timeout: float, body_timeout: float, max_connections: int, per_client: int = 64):
+    """uvicorn's h11 protocol with the deadlines and the connection caps described above."""
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    from qa.surfaces.guard import client_key, is_stream
 
     class GuardedH11(H11Protocol):
         def connection_made(self, transport) -> None:
             super().connection_made(transport)
             self._deadline = None
             self._waiting_since = self.loop.time()
+            self._key = client_key((self.client or ("",))[0] or "")
             self._arm(header_timeout)
-            if len(self.connections) > max_connections:
+            mine = sum(1 for c in self.connections if isinstance(c, GuardedH11) and c._key == self._key)
+            if mine > per_client:
+                log.warning("refused a connection from %s: it holds %d already (max_connections_per_client)",
+                            self._key, per_client)
+                self._disarm()
+                self.transport.close()
+            elif len(self.connections) > max_connections:
                 self._make_room()
 
         def _arm(self, seconds: float) -> None:
@@ -81,13 +90,29 @@ def guarded_protocol(header_timeout: float, body_timeout: float, max_connections
             """Waiting for (the rest of) a request, with no answer in progress."""
             return self.conn.their_state is h11.IDLE and (self.cycle is None or self.cycle.response_complete)
 
+        def _streaming(self) -> bool:
+            """Answering one of Gradio's endless streams."""
+            cycle = self.cycle
+            return (cycle is not None and not cycle.response_complete
+                    and is_stream(cycle.scope.get("method", ""), cycle.scope.get("path", "")))
+
         def _make_room(self) -> None:
-            idle = [c for c in self.connections if c is not self and isinstance(c, GuardedH11) and c._waiting()
-                    and not c.transport.is_closing()]
+            others = [c for c in self.connections if c is not self and isinstance(c, GuardedH11)
+                      and not c.transport.is_closing()]
+            idle = [c for c in others if c._waiting()]
+            streams = [c for c in others if c._streaming()]
             if idle:
                 oldest = min(idle, key=lambda c: c._waiting_since)
                 oldest._disarm()
                 oldest.transport.close()
+            elif streams:  # the oldest stream of whoever holds the most connections
+                held: dict[str, int] = {}
+                for c in others:
+                    held[c._key] = held.get(c._key, 0) + 1
+                greedy = max(streams, key=lambda c: held[c._key])._key
+                victim = min((c for c in streams if c._key == greedy), key=lambda c: c._waiting_since)
+                log.info("closed a stream from %s to make room (max_connections)", greedy)
+                victim.transport.close()
             else:  # every other connection is being answered: this one must wait for another day
                 log.warning("refused a connection: %d connections are being answered", len(self.connections) - 1)
                 self.transport.close()
@@ -153,7 +178,8 @@ def uvicorn_server(app, settings, **config):
                     stop.set()
             await super().shutdown(sockets=sockets)
 
-    protocol = guarded_protocol(settings.header_timeout, settings.body_timeout, _file_limit(settings.max_connections))
+    protocol = guarded_protocol(settings.header_timeout, settings.body_timeout, _file_limit(settings.max_connections),
+                                settings.max_connections_per_client)
     return Server(uvicorn.Config(app, log_level="warning", lifespan="on", http=protocol, ws="none",
                                  access_log=False, **config))
 

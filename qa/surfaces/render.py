@@ -71,7 +71,17 @@ def to_html(v: AnswerView, uid: str | None = None, source: tuple[str, int, int] 
     uid = uid or hashlib.blake2b(f"{v.headline}|{[s.link for s in v.sources]}".encode(), digest_size=4).hexdigest()
     src_attr = f' data-qa-source="{_e(f"{source[0]}|{source[1]}|{source[2]}")}"' if source else ""
     parts = [f'<div class="qa-answer is-{v.kind}"{src_attr}>']
-    if v.kind == "answer":
+    if v.read_as:
+        parts.append(f'<p class="qa-read-as">Read as: <span class="qa-read-as-text">{_e(v.read_as)}</span></p>')
+    if v.kind == "overview":
+        parts.append(f'<p class="qa-headline qa-overview-label">{_e(v.headline)}</p>')
+        parts.append(f'<p class="qa-confidence"><span class="qa-note">{_e(v.note)}</span></p>')
+        cited = {s.n for s in v.sources}
+        for p in v.points:
+            ref = (f'<a class="qa-ref" href="#qa-{uid}-{p.cite}" aria-label="Go to source {p.cite}">[{p.cite}]</a>'
+                   if p.cite in cited else "")
+            parts.append(f'<p class="qa-point">{_e(p.text)}{ref}</p>')
+    elif v.kind == "answer":
         ref = (f'<a class="qa-ref" href="#qa-{uid}-{v.cite}" aria-label="Go to source {v.cite}">[{v.cite}]</a>'
                if v.cite is not None and any(s.n == v.cite for s in v.sources) else "")
         cap = " qa-cap" if v.capitalise else ""  # a capital by style: the text stays as copied
@@ -99,8 +109,11 @@ def message_html(text: str, kind: str = "notice") -> str:
 
 def to_text(v: AnswerView) -> str:
     """The answer for a terminal: the same parts, in lines."""
-    lines = []
-    if v.kind == "answer":
+    lines = [f"(read as: {v.read_as})"] if v.read_as else []
+    if v.kind == "overview":
+        lines.append(f"{v.headline}: {v.note}")
+        lines += [f"- {p.text} [{p.cite}]" for p in v.points]
+    elif v.kind == "answer":
         ref = f" [{v.cite}]" if v.cite is not None else ""
         lines.append(f"{display_headline(v)}{ref}")
         lines.append(f"({v.confidence_label}, {v.confidence_percent}%{'; ' + v.note if v.note else ''})")

@@ -206,6 +206,12 @@ class AnswerOut(BaseModel):
     uncertain: bool = Field(False, description="Answered with a confidence below the sure threshold: show it as "
                                                "possibly wrong and point the reader to the sources.")
     signals: dict[str, float] = {}
+    kind: str = Field("answer", description="answer, declined, overview (an open question: no single answer, "
+                                            "see `overview`) or language (asked in a language the system does not read).")
+    overview: list[dict] = Field([], description="For an open question: sentences {text, citation} copied from the "
+                                                 "numbered citations.")
+    corrected: str | None = Field(None, description="The question as read after correcting misspelt words; null "
+                                                    "when nothing was corrected.")
 
 
 class ErrorOut(BaseModel):
@@ -365,16 +371,20 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
 
     @app.post("/api/feedback", summary="Thumbs up or down on an answer", tags=["qa"], response_model=None,
               dependencies=[Depends(check_key)],
-              responses={200: {"description": "Stored."}, 400: {**err}, 413: {**err}, 422: {**err}, 503: {**err}})
-    def give_feedback(req: FeedbackRequest):
+              responses={200: {"description": "Stored."}, 400: {**err}, 413: {**err}, 422: {**err}, 429: {**err},
+                         503: {**err}})
+    def give_feedback(req: FeedbackRequest, request: Request):
         """Store a vote (and an optional correction) on an answer, append-only; `qa eval` reads the
-        file as a test set (docs/evaluation.md)."""
+        file as a test set (docs/evaluation.md). Votes are rate-limited per client address (429)."""
         from qa.surfaces import feedback
 
         vote = feedback.Vote(req.question, req.answer, req.vote == "up", req.correction,
                              tuple(t.model_dump(include={"role", "content"}) for t in req.history or []))
         try:
-            feedback.append(settings.feedback_path, feedback.record(vote, settings.max_question_chars))
+            feedback.submit(settings, vote, (request.client.host if request.client else ""),
+                            keyed=bool(settings.api_key))  # check_key has let it through: it carries the key
+        except feedback.TooManyVotes as e:
+            return error(429, "too_many_votes", str(e), headers={"Retry-After": str(max(1, round(settings.feedback_interval)))})
         except QAError as e:
             return error(503, "unavailable", str(e))
         return {"stored": True}
@@ -508,7 +518,8 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
     allowed = re.compile(origin_regex(origins)) if origins != ["*"] else None
     app.add_middleware(Guard, rules=routes(settings, with_admin),
                        origin_ok=lambda o: allowed is None or allowed.match(o) is not None,
-                       admin_key=settings.admin_key, loopback_bind=is_loopback_host(settings.host))
+                       admin_key=settings.admin_key, loopback_bind=is_loopback_host(settings.host),
+                       max_streams_per_client=settings.max_streams_per_client, stream_seconds=settings.stream_seconds)
     app.add_middleware(AccessLog)
 
     # Gradio answers one event at a time unless told otherwise; answering is read-only and thread-safe.
@@ -517,7 +528,7 @@ def create_app(qa: QA, settings: Settings | None = None, startup: Startup | None
         app = gr.mount_gradio_app(app, admin, path=ADMIN_PREFIX, server_name=settings.host, server_port=settings.port,
                                   show_error=False, ssr_mode=False, max_file_size=MAX_UPLOAD_FILE_BYTES, theme=chat_theme())
         _launched(admin)
-    demo = create_demo(qa, startup, access).queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
+    demo = create_demo(qa, startup, access, settings).queue(default_concurrency_limit=settings.concurrency, max_size=settings.queue_size)
     demo.state_session_capacity = settings.chat_sessions  # bounds memory: Gradio keeps 10,000 sessions by default
     app = gr.mount_gradio_app(app, demo, path="/", server_name=settings.host, server_port=settings.port,
                               show_error=False, ssr_mode=False, theme=chat_theme(), css=chat_css())

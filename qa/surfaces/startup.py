@@ -101,15 +101,21 @@ class Startup:
             out["error"] = self.error
         return out
 
-    def not_ready(self, then: str = "Please try again in a minute.") -> str | None:
+    @property
+    def busy(self) -> bool:
+        """Loading or building: neither ready nor failed."""
+        return self.state not in ("ok", "unavailable")
+
+    def not_ready(self, then: str = "Please try again in a minute.", retry: bool = True) -> str | None:
         """None when questions can be answered; else what to tell the person asking, ending with
         ``then`` while it builds. After a failure, asking starts another attempt (the folder may
-        have been fixed since)."""
+        have been fixed since) unless ``retry`` is false."""
         if self.ready:
             return None
         if self.state == "unavailable":
             error = self.error
-            self.start()
+            if retry:
+                self.start()
             return f"The documents cannot be searched right now: {error}"
         return f"The documents are still being indexed{self._where()}. {then}"
 
