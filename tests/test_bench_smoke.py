@@ -161,3 +161,11 @@ def test_cli_quick_only_writes_json(tmp_path):
     data = json.loads(out.read_text())
     assert data["sections"]["bm25"]["result"] and res["machine"]["cpu"]
     assert data["sections"]["scale"]["result"][0]["kind"] == "flat"
+
+
+def test_pdf_speed_smoke(capsys):
+    from benchmarks import pdf_speed
+
+    got = pdf_speed.main(["--rounds", "1"])
+    assert got["pages"] == 49 and got["this"]["mb"] > 0 and got["this"]["s_per_mb"] > 0
+    assert "baseline" not in got and '"pages": 49' in capsys.readouterr().out

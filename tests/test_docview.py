@@ -130,6 +130,11 @@ def test_the_document_view_in_a_browser(app):
             box, cell = page.locator(".sheet .box").bounding_box(), image.bounding_box()
             assert cell["x"] < box["x"] < cell["x"] + cell["width"] and box["width"] > 5 and box["height"] > 5
             page.screenshot(path=str(artifacts / "document-view-pdf-table.png"))
+            page.goto(url + _at(qa, "annual.pdf", "Margaret Okafor became chairman of the board in November 2022, "
+                                "succeeding Alan Petrie, who retired after eleven years.") + "#passage")
+            expect(page.locator(".sheet .box")).to_have_count(2)
+            page.wait_for_function("document.querySelector('figure.pdfpage img').naturalWidth > 0", timeout=30_000)
+            page.screenshot(path=str(artifacts / "document-view-pdf-sentence.png"))
             page.goto(url + _at(qa, SEED.name, "The dialogue was formally declared on 28 August 2004") + "#passage")
             expect(page.locator("h2").first).to_have_text("Initial declaration")
             expect(page.locator("mark#passage")).to_be_in_viewport()

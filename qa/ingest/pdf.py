@@ -43,6 +43,7 @@ EDGE = 0.08
 REPEATS = 0.5
 #: Resolution scanned pages are rendered at for OCR (Tesseract reads 300 dpi best).
 OCR_DPI = 300
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _BULLET = re.compile(r"^(?:[•▪‣◦·●○■□–-]|\(?\d{1,3}[.)]|\([a-z]\))\s+")
 _NUMBER = re.compile(r"^[(\-–−]?[£$€¥]?\s?\d[\d,. ]*%?\)?$")
 _YEAR = re.compile(r"^(19|20)\d\d$")
@@ -185,39 +186,40 @@ def _fold(text: str) -> str:
 
 def _lines(page, n: int, outline: dict) -> list[_Line]:
     """The text lines of a page, in the order PDFium reads them, with their box, font size and
-    whether they are wholly bold (a PDFium page: its characters are read in C, quickly)."""
+    whether they are wholly bold (a PDFium page: its characters are read in C, quickly). A line's
+    box and size come from a few of its characters (its first, middle and last): a call per
+    character into PDFium cost more than all the rest of the reading."""
     import pypdfium2.raw as raw
 
     tp = page.get_textpage()
     height = page.get_height()
     out: list[_Line] = []
     try:
-        chars: list[tuple[int, str]] = []
-
-        def close():
-            shown = [i for i, ch in chars if not ch.isspace()]
-            text = " ".join("".join(ch for _, ch in chars).split())
-            chars.clear()
-            if not shown or not text:
-                return
-            boxes = [tp.get_charbox(i, loose=True) for i in shown]
-            size = round(statistics.median(raw.FPDFText_GetFontSize(tp.raw, i) for i in shown), 1)
+        count = tp.count_chars()
+        text = tp.get_text_range(0, count) if count else ""
+        if len(text) != count:  # characters beyond 16 bits: one code point per index, the slow way
+            text = "".join(chr(min(raw.FPDFText_GetUnicode(tp.raw, i), 0x10FFFF)) for i in range(count))
+        text = _CONTROL.sub(" ", text)  # one for one: indices stay those of PDFium's characters
+        for m in re.finditer(r"[^\r\n]+", text):  # PDFium ends each line it reads with a line break
+            seg = m.group()
+            words = seg.split()
+            if not words:
+                continue
+            first = m.start() + len(seg) - len(seg.lstrip())
+            last = m.end() - 1 - (len(seg) - len(seg.rstrip()))
+            line = " ".join(words)
+            probe = sorted({first, (first + last) // 2, last})
+            probe = [i for i in probe if not text[i].isspace()] or [first]
+            boxes = [tp.get_charbox(i, loose=True) for i in (first, last)]
+            size = round(statistics.median(raw.FPDFText_GetFontSize(tp.raw, i) for i in probe), 1)
             top, bottom = height - max(b[3] for b in boxes), height - min(b[1] for b in boxes)
-            bold = len(text.split()) <= HEADING_WORDS and all(_bold(raw, tp, i) for i in shown)
-            ln = _Line(n, top, bottom, min(b[0] for b in boxes), max(b[2] for b in boxes), text, size, bold,
+            bold = len(words) <= HEADING_WORDS and all(_bold(raw, tp, i) for i in probe)
+            ln = _Line(n, top, bottom, min(b[0] for b in boxes), max(b[2] for b in boxes), line, size, bold,
                        edge=top < EDGE * height or bottom > (1 - EDGE) * height)
-            depth = outline.get((n, _fold(text)))
+            depth = outline.get((n, _fold(line)))
             if depth is not None:
                 ln.heading = 2 + min(depth, 3)
             out.append(ln)
-
-        for i in range(tp.count_chars()):
-            code = raw.FPDFText_GetUnicode(tp.raw, i)
-            if code in (10, 13):  # PDFium marks where a line ends
-                close()
-            elif code >= 32 or code == 9:
-                chars.append((i, chr(code) if code < 0x110000 else " "))
-        close()
     finally:
         tp.close()
     return out
