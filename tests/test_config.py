@@ -57,3 +57,19 @@ def test_write_settings_round_trip(monkeypatch, tmp_path):
 def test_sure_threshold_outside_0_to_1_is_refused():
     with pytest.raises(QAError, match=r"sure_threshold=1.5: use a number between 0 and 1"):
         load_settings(sure_threshold=1.5)
+
+
+def test_the_reader_and_the_search_backend_are_settings(tmp_path):
+    from qa.answer.pipeline import QA
+    from qa.reader.onnx_reader import MODEL_FILE
+
+    with pytest.raises(QAError, match="reader_model='/nowhere/r.onnx' is not a file"):
+        load_settings(reader_model="/nowhere/r.onnx")
+    with pytest.raises(QAError, match="vector_backend='solr'"):
+        load_settings(vector_backend="solr")
+    with pytest.raises(QAError, match="milvus_uri='milvus.db'"):
+        load_settings(milvus_uri="milvus.db")
+    copy = tmp_path / "other-reader.onnx"
+    copy.write_bytes(b"")  # never loaded here: the reader loads lazily
+    assert QA(load_settings(reader_model=str(copy))).reader.path == copy
+    assert QA(load_settings()).reader.path == MODEL_FILE
