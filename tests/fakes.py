@@ -90,6 +90,7 @@ TINY_ANSWERS = {
     "Who chaired the signing?": "Dr. Jane Q. Smith",
     "Where did the parties meet again in 2001?": "Delta",
     "Where was it signed?": "Gamma City",
+    "Where was the treaty signed?": "Gamma City",  # a follow-up or a misspelt question, as read
     "Where was it?": "Delta",
     "What goals does the treaty list?": "Lower tariffs",
     "When did the parties meet in Epsilon?": "9 September 2009",

@@ -148,7 +148,7 @@ def kill_setup(real_qa, tmp_path):
 @pytest.mark.integration
 def test_sigkill_at_random_moments_never_breaks_the_index(kill_setup):
     corpus, index, settings, embedder = kill_setup
-    seed = int(os.environ.get("QA_FAULT_SEED", random.randrange(10**6)))
+    seed = int(os.environ.get("QA_FAULT_SEED", "1"))  # fixed, so a run can be replayed; set it to explore
     rng = random.Random(seed)
     why = f"(replay with QA_FAULT_SEED={seed})"
 
@@ -169,7 +169,12 @@ def test_sigkill_at_random_moments_never_breaks_the_index(kill_setup):
         check_contract(d, corpus)
 
     landed, attempts, leftovers_seen = [], 0, 0
-    while len(landed) < 10 and attempts < 30:
+    def in_writing():
+        return sum(1 for stage, _, _ in landed if stage == "Writing")
+
+    # Keep going until both kinds of kill have landed often enough: how many land per attempt depends on
+    # how busy the machine is, and the checks that matter are the ones inside the loop.
+    while (len(landed) < 10 or in_writing() < 5) and attempts < 60:
         attempts += 1
         b = Build(corpus, index)
         if attempts % 3 == 0:  # anywhere in the process's life (mostly imports and model load)
@@ -186,7 +191,7 @@ def test_sigkill_at_random_moments_never_breaks_the_index(kill_setup):
 
     print(f"\n{len(landed)} kills landed in {attempts} builds (seed {seed}); debris after {leftovers_seen}: {landed}")
     assert len(landed) >= 10, f"only {len(landed)} of {attempts} kills landed before the build finished {why}"
-    assert sum(1 for stage, _, _ in landed if stage == "Writing") >= 5, landed
+    assert in_writing() >= 5, landed
     # Kills inside the write window do leave debris (proof they hit it) ...
     assert leftovers_seen >= 1, f"no kill landed while files were being written {why}"
 
