@@ -149,6 +149,17 @@ def secret_names() -> frozenset[str]:
     return frozenset(f.name for f in fields(Settings) if f.metadata.get("secret"))
 
 
+def child_process_env() -> dict[str, str]:
+    """What every child process of ours starts from: this process's environment without the
+    secret settings (no child needs a key) and with this package first on ``PYTHONPATH``."""
+    env = dict(os.environ)
+    for name in secret_names():
+        env.pop(f"QA_{name.upper()}", None)
+    root = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
+    return env
+
+
 def public_settings(settings: Settings) -> dict:
     """Every setting but the secrets, as JSON-ready values: what reports and logs may show."""
     hidden = secret_names()

@@ -18,30 +18,23 @@ import signal
 import subprocess
 import sys
 from dataclasses import fields
-from pathlib import Path
 
-from qa.core.config import Settings, secret_names
+from qa.core.config import Settings, child_process_env, secret_names
 from qa.ingest.corpus import corpus_files, nothing_to_index
 from qa.core.errors import QAError
 
-#: The folder that holds this ``qa`` package: the child must run this code, not another copy.
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def child_env(settings: Settings) -> dict[str, str]:
     """This process's environment plus every scalar setting as ``QA_<NAME>``, so the child's
     ``load_settings()`` equals ``settings`` for everything a build reads (the weight tables are
     not read by a build), and this package first on ``PYTHONPATH``."""
-    env = dict(os.environ)
-    hidden = secret_names()  # a build needs no key: they stay out of its environment
+    env = child_process_env()  # a build needs no key: they stay out of its environment
+    hidden = secret_names()
     for f in fields(Settings):
         value = getattr(settings, f.name)
-        name = f"QA_{f.name.upper()}"
-        if f.name in hidden:
-            env.pop(name, None)
-        elif not isinstance(value, dict):
-            env[name] = str(value)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
+        if f.name not in hidden and not isinstance(value, dict):
+            env[f"QA_{f.name.upper()}"] = str(value)
     return env
 
 

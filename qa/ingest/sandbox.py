@@ -34,9 +34,8 @@ import sys
 import time
 import weakref
 from dataclasses import dataclass
-from pathlib import Path
 
-from qa.core.config import secret_names
+from qa.core.config import child_process_env
 from qa.core.errors import CorpusError
 from qa.core.types import Table
 from qa.ingest.formats import MAX_FILE_BYTES, Extracted, check_size, extract, sniff
@@ -45,8 +44,6 @@ from qa.ingest.formats import MAX_FILE_BYTES, Extracted, check_size, extract, sn
 STARTUP_SECONDS = 120
 #: What the child imports before it says it is ready (a missing one is reported per file).
 _READERS = ("pypdf", "pdfplumber", "docx", "trafilatura")
-#: The folder that holds this ``qa`` package: the child must run this code, not another copy.
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -101,10 +98,7 @@ class Sandbox:
 
     def _child(self) -> subprocess.Popen:
         if self._proc is None or self._proc.poll() is not None:
-            env = dict(os.environ)
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH", "")) if p)
-            for name in secret_names():  # a reader needs no key
-                env.pop(f"QA_{name.upper()}", None)
+            env = child_process_env()  # a reader needs no key
             self._proc = subprocess.Popen([sys.executable, "-m", "qa.ingest.sandbox", str(self.limits.memory_mb)],
                                           stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                           env=env)
