@@ -5,8 +5,9 @@
     QA_CORPUS_DIR=/tmp/dev19-test/corpus QA_INDEX_DIR=/tmp/dev19-test/index \\
         qa eval /tmp/dev19-test/questions.json
 
-The split is by article and written down in testsets/dev19-split.json: ``calib`` may be used to
-fit the confidence and its thresholds, ``test`` only to report figures. The unanswerable
+The split is by article and written down in testsets/dev19-split.json: ``reader`` may be trained
+on (``qa train reader --unanswerable``), ``calib`` used to fit the confidence and its thresholds,
+``test`` only to report figures. The unanswerable
 questions are SQuAD 2.0's own, written by people to look answerable from their paragraph; every
 question is asked of all the half's articles at once, as a user would ask a library.
 """
@@ -62,7 +63,7 @@ def build(data: Path, which: str, out: Path, limit: int = 0, seed: int = 7) -> d
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    ap.add_argument("--split", choices=("calib", "test"), default="test")
+    ap.add_argument("--split", choices=("reader", "calib", "test"), default="test")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--limit", type=int, default=0, help="ask only N questions drawn at random (0: all)")
     ap.add_argument("--seed", type=int, default=7)

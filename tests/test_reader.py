@@ -10,7 +10,7 @@ import pytest
 
 from qa.embed.model import model_path
 from qa.reader.encoding import MAX_LENGTH, MAX_QUESTION_TOKENS, best_spans, encode_pairs, load_tokenizer, token_targets
-from qa.reader.examples import _norm, make_examples, sentence_spans
+from qa.reader.examples import _norm, make_examples, sentence_spans, unanswerable_examples
 from qa.reader.windows import grow
 from qa.reader.squad import Article, Paragraph, Question, heldout_titles, split
 
@@ -107,6 +107,39 @@ def test_examples_are_seeded_and_negatives_never_hold_the_answer():
         else:  # a name or number of the passage's own question was swapped
             own = next(q for q, g in golds.items() if g in e.passage)
             assert e.question != own and len(e.question.split()) == len(own.split())
+
+
+def test_unanswerable_questions_train_no_answer_over_the_window_retrieval_would_serve():
+    ctx = ("Gamma City lies on a river. The treaty was signed in 1990 by Jane Smith. Delta Port opened in 1995. "
+           "Rain falls in spring. The mayor is Tom Brown.")
+    art = Article("U", (Paragraph(ctx, (Question("u1", "When did Delta Port close?", ()),
+                                        Question("a1", "When was the treaty signed?", (("1990", ctx.index("1990")),)))),))
+    ex = unanswerable_examples([art], seed=1, budget=(10, 10))  # one sentence a window
+    assert ex == unanswerable_examples([art], seed=1, budget=(10, 10))
+    assert {e.question for e in ex} == {"When did Delta Port close?"}  # answerable questions are not here
+    assert all(e.answer is None and e.kind == "unanswerable" and e.passage in ctx for e in ex)
+    assert "Delta Port opened in 1995." in [e.passage for e in ex]  # the closest sentence is always one
+
+
+@pytest.mark.integration
+def test_the_shipped_int8_reader_gives_back_weights_that_read_as_it_does():
+    """qa train reader --init: the dequantised graph in torch scores spans as the int8 graph does."""
+    import torch
+
+    from qa.reader.onnx_reader import MODEL_FILE, Reader
+    from qa.reader.train import SpanReader
+    from qa.reader.warmstart import state_dict_from_onnx
+
+    model = SpanReader.build(model_path())
+    model.load_state_dict(state_dict_from_onnx(MODEL_FILE))  # strict: every weight accounted for
+    model.eval()
+    passage = "The Tiny Treaty was signed on 3 May 1999 in Gamma City. Dr. Jane Q. Smith chaired the signing."
+    enc, start, end = Reader().logits(["When was the treaty signed?", "Who chaired it?"], [passage, passage])
+    with torch.no_grad():
+        t_start, t_end = model(*(torch.from_numpy(a) for a in (enc.input_ids, enc.attention_mask, enc.token_type_ids)))
+    mask = enc.attention_mask.astype(bool)
+    assert np.abs(t_start.numpy()[mask] - start[mask]).max() < 1.0  # int8 rounding, on logits up to ~10
+    assert (t_start.numpy().argmax(1) == start.argmax(1)).all() and (t_end.numpy().argmax(1) == end.argmax(1)).all()
 
 
 def test_heldout_articles_are_fixed_and_split_in_alternating_halves():

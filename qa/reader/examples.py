@@ -29,7 +29,7 @@ from qa.core.text import terms
 from qa.reader.squad import Article
 from qa.reader.windows import grow
 
-KINDS = ("positive", "paragraph", "article", "swap")
+KINDS = ("positive", "paragraph", "article", "swap", "unanswerable")
 
 
 @dataclass(frozen=True)
@@ -183,3 +183,31 @@ def _negative(art, spans, index, p, answer_sentences, question, answer_text, pas
             continue
         return Example(question, text, None, kind)
     return None
+
+
+def unanswerable_examples(articles: list[Article], seed: int = 13, budget: tuple[int, int] = (200, 650)) -> list[Example]:
+    """Examples from questions that people wrote to look answerable while their paragraph does not
+    answer them (SQuAD 2.0's ``is_impossible``): each over two windows of its paragraph, the one
+    around the sentence sharing the most (IDF-weighted) words with the question (the one retrieval
+    would serve) and one drawn at random, both pointing at "no answer"."""
+    rng = random.Random(seed)
+    out: list[Example] = []
+    for art in articles:
+        spans = [sentence_spans(p.context) for p in art.paragraphs]
+        index = _ArticleIndex.of(art, spans)
+        first_of = {}
+        for k, (p, _, _) in enumerate(index.sentences):
+            first_of.setdefault(p, k)
+        for p, para in enumerate(art.paragraphs):
+            sp = spans[p]
+            for q in para.questions:
+                if q.answers:
+                    continue
+                wanted = frozenset(terms(q.text))
+                overlap = [sum(index.idf.get(t, 0.0) for t in wanted & index.sentences[first_of[p] + k][2])
+                           for k in range(len(sp))]
+                for k in dict.fromkeys([max(range(len(sp)), key=overlap.__getitem__), rng.randrange(len(sp))]):
+                    lo, hi = grow(sp, k, k, rng.randint(*budget), rng)
+                    out.append(Example(q.text, para.context[sp[lo][0]:sp[hi][1]], None, "unanswerable"))
+    rng.shuffle(out)
+    return out

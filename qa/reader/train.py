@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from qa.reader.encoding import MAX_LENGTH, encode_pairs, load_tokenizer, token_targets
-from qa.reader.examples import Example, make_examples
+from qa.reader.examples import KINDS, Example, make_examples, unanswerable_examples
 from qa.reader.squad import DEFAULT_DATA, load_squad, split
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,13 @@ class TrainConfig:
     max_examples: int = 0  # 0: all
     checkpoint_every: int = 250
     bf16: str = "auto"  # auto | on | off
+    init: str = ""  # an int8 reader graph to go on training (qa.reader.warmstart); "": the packaged MiniLM
+    # A SQuAD 2.0 file with people-written unanswerable questions, and which of its articles to
+    # train on: their questions (answerable and not) join the examples ``extra_repeat`` times,
+    # each time with other windows.
+    extra: str = ""
+    extra_titles: tuple[str, ...] = ()
+    extra_repeat: int = 3
 
 
 def _bf16(setting: str) -> bool:
@@ -140,6 +147,24 @@ def collate(rows: list[dict], idx: list[int]):
     return ids, mask, types, allowed, torch.tensor(starts), torch.tensor(ends)
 
 
+def extra_examples(config: TrainConfig) -> list[Example]:
+    """The examples of ``config.extra``'s chosen articles (none without it)."""
+    if not config.extra:
+        return []
+    by_title = {a.title: a for a in load_squad(Path(config.extra))}
+    missing = [t for t in config.extra_titles if t not in by_title]
+    if missing or not config.extra_titles:
+        raise SystemExit(f"{config.extra} has no article {missing[0]!r}" if missing else
+                         "name the articles of the extra file to train on (extra_titles)")
+    chosen = [by_title[t] for t in config.extra_titles]
+    out: list[Example] = []
+    for r in range(config.extra_repeat):
+        seed = config.seed + 1 + r
+        out += make_examples(chosen, seed=seed, negative_rate=config.negative_rate)
+        out += unanswerable_examples(chosen, seed=seed)
+    return out
+
+
 def train(config: TrainConfig, resume: bool = True, progress: bool = True) -> Path:
     """Train (or resume) and return the path of the final fp32 weights."""
     import torch
@@ -160,6 +185,7 @@ def train(config: TrainConfig, resume: bool = True, progress: bool = True) -> Pa
     examples = make_examples(train_articles, seed=config.seed, negative_rate=config.negative_rate, progress=progress)
     if config.max_examples:
         examples = examples[:config.max_examples]
+    examples += extra_examples(config)
     rows = tensorize(tok, examples, config.max_length)
     plan = batches(rows, config.batch_size, config.seed)
     total = math.ceil(len(plan) * config.epochs)
@@ -167,6 +193,10 @@ def train(config: TrainConfig, resume: bool = True, progress: bool = True) -> Pa
     log.info("%d examples (%d after truncation), %d steps", len(examples), len(rows), total)
 
     model = SpanReader.build(source)
+    if config.init:
+        from qa.reader.warmstart import state_dict_from_onnx
+
+        model.load_state_dict(state_dict_from_onnx(Path(config.init)))
     decay = [p for n, p in model.named_parameters() if not any(k in n for k in ("bias", "LayerNorm"))]
     rest = [p for n, p in model.named_parameters() if any(k in n for k in ("bias", "LayerNorm"))]
     optim = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
@@ -221,7 +251,7 @@ def train(config: TrainConfig, resume: bool = True, progress: bool = True) -> Pa
     os.replace(tmp, final)
     (out / "train.json").write_text(json.dumps({
         "config": asdict(config), "examples": len(examples), "rows": len(rows), "steps": total,
-        "kinds": {k: sum(1 for e in examples if e.kind == k) for k in ("positive", "paragraph", "article", "swap")},
+        "kinds": {k: sum(1 for e in examples if e.kind == k) for k in KINDS},
         "bf16": use_bf16, "seconds_this_run": round(time.monotonic() - started, 1), "final_loss": smooth,
     }, indent=2), encoding="utf-8")
     return final

@@ -247,19 +247,38 @@ def train():
 @click.option("--epochs", type=click.FloatRange(0.01, 4), default=1.0, show_default=True)
 @click.option("--max-examples", type=click.IntRange(0), default=0, help="Use only this many examples (0: all).")
 @click.option("--no-resume", is_flag=True, help="Start again even if OUT holds a checkpoint.")
+@click.option("--init", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="Go on training this int8 reader (e.g. qa/models/reader-int8.onnx) instead of starting "
+                   "from the packaged MiniLM.")
+@click.option("--unanswerable", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A SQuAD 2.0 file whose people-written unanswerable questions join the training "
+                   "(with --articles).")
+@click.option("--articles", default="testsets/dev19-split.json:reader", show_default=True,
+              help="Which articles of --unanswerable to train on: SPLIT_FILE:ROLE (a JSON file of title lists).")
+@click.option("--learning-rate", type=click.FloatRange(1e-6, 1e-3), default=8e-5, show_default=True)
 @click.option("--ship/--no-ship", default=True, show_default=True,
               help="After training, export int8 ONNX into qa/models/ and measure it against fp32.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @handle_errors
-def train_reader(data, out, seed, epochs, max_examples, no_resume, ship, quiet):
+def train_reader(data, out, seed, epochs, max_examples, no_resume, init, unanswerable, articles, learning_rate,
+                 ship, quiet):
     """Train the span reader from the packaged MiniLM weights (torch; hours on a CPU)."""
     import logging
 
     from qa.reader.train import TrainConfig, train as run  # deferred: torch
 
+    titles: tuple[str, ...] = ()
+    if unanswerable:
+        split_file, _, role = articles.rpartition(":")
+        try:
+            titles = tuple(json.loads(Path(split_file).read_text(encoding="utf-8"))[role])
+        except (OSError, ValueError, KeyError) as e:
+            raise click.BadParameter(f"{articles}: expected SPLIT_FILE:ROLE naming a list of titles ({e})",
+                                     param_hint="--articles") from None
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    final = run(TrainConfig(data=data, out=out, seed=seed, epochs=epochs, max_examples=max_examples),
-                resume=not no_resume, progress=not quiet)
+    final = run(TrainConfig(data=data, out=out, seed=seed, epochs=epochs, max_examples=max_examples,
+                            learning_rate=learning_rate, init=init or "", extra=unanswerable or "",
+                            extra_titles=titles), resume=not no_resume, progress=not quiet)
     click.echo(f"fp32 weights: {final}")
     if ship:
         from qa.reader.export import ship as do_ship
