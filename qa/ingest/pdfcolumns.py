@@ -7,16 +7,17 @@ each row cut into *segments* where the gap between two words is wider than a spa
 then a table is
 
 - a **body**: at least two rows whose segments after the first (the row label) are all figures
-  ("12,018", "(3,120)", "4.8%", "–"), standing in the same columns (their extents overlap), with
-  only a few label-only rows between them (sub-headings; a label wrapped onto a second line is
-  joined to its row);
+  ("12,018", "(3,120)", "4.8%", "$ 1,234" with its sign set apart, "–", "n/a"; dot leaders are
+  left out), standing in the same columns (their extents overlap), with only a few label-only
+  rows between them (sub-headings; a label wrapped onto a second line is joined to its row); a
+  figure alone in a column of its own ends the table before its row;
 - under up to four **heading rows** just above it, whose segments stand over the columns (a
   heading over two columns spans both; "Six months ended" over "31 December 2023" joins into one
-  heading); a caption at the left or a line of prose ends the headings.
+  heading); a caption at the left, a line of prose or a row of figures ends the headings.
 
-Prose, lists and two-column text have no row of aligned figures after a label, so they stay text;
-a list of page numbers (a contents page) has one column and no heading, and needs both to be a
-table.
+Prose, lists and two-column text have no row of aligned figures after a label, so they stay
+text; a table needs a heading row or two columns of figures, so a contents page (titles and
+their page numbers) stays text too.
 """
 
 from __future__ import annotations
