@@ -218,14 +218,27 @@ def test_bm25_scores_agree_with_the_faiss_backend(make):
         assert np.allclose(got.scores_of(list(range(6))), want.scores_of(list(range(6))), rtol=1e-4, atol=1e-6)
 
 
-def test_hybrid_fuses_dense_and_bm25_by_reciprocal_rank(filled):
-    """Milvus fuses with its RRF ranker in one call, FAISS in Python: the same ranking either way."""
-    from qa.index.backend import rrf
-
-    query, words = _unit(len(SENTENCES), 0)[3], terms("alpha river")
-    scores, ids = filled.hybrid(query, words, 4)
-    _, dense = filled.dense("sentence", query, 4)
-    want_scores, want_ids = rrf([dense, filled.lexical(words, 4).ids], 4)
-    assert ids.tolist() == want_ids.tolist() and np.allclose(scores, want_scores, atol=1e-6)
-    _, north = filled.hybrid(query, words, 6, NORTH)
-    assert set(north.tolist()) <= {0, 1, 2}
+def test_bm25_of_a_collection_is_its_own(make):
+    """BM25's statistics are those of a sentence's own collection: another collection's documents
+    never move its scores (they would leak what that collection holds), whether they change or the
+    search takes in several collections."""
+    backend = make()
+    backend.upsert(sentence_pieces())
+    alone = make()  # the "north" collection with nothing beside it
+    alone.upsert(sentence_pieces(ids=[0, 1, 2]))
+    north = [0, 1, 2]
+    for text in ("alpha river flood", "bridge of beta", "lake"):
+        query = terms(text)
+        want = alone.lexical(query, 3).scores_of(north)
+        assert np.allclose(backend.lexical(query, 3, NORTH).scores_of(north), want, rtol=1e-4, atol=1e-6)
+        assert np.allclose(backend.lexical(query, 6).scores_of(north), want, rtol=1e-4, atol=1e-6)
+    query = terms("alpha river flood")
+    before = backend.lexical(query, 3, NORTH)
+    # "south" changes: it gains sentences full of the query's terms and loses a document
+    backend.upsert(Pieces("sentence", np.arange(6, 10), ["south/d.md"] * 4, _unit(4, 5),
+                          ["Alpha river", "the river floods", "a flood of alpha", "river river river"]))
+    backend.delete_document("south/c.md")
+    after = backend.lexical(query, 3, NORTH)
+    assert after.ids.tolist() == before.ids.tolist()
+    assert np.allclose(after.scores, before.scores, rtol=1e-4, atol=1e-6)
+    assert np.allclose(backend.lexical(query, 10).scores_of(north), before.scores_of(north), rtol=1e-4, atol=1e-6)
