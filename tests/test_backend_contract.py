@@ -115,7 +115,7 @@ def make(request, tmp_path):
     yield new
     for b in opened:
         if b.name == "milvus" and b._uri:  # leave nothing behind on a shared server
-            for name in b._names.values():
+            for name in [*b._names.values(), *b._lexical]:
                 b._client.drop_collection(name)
         b.close()
 
@@ -242,3 +242,28 @@ def test_bm25_of_a_collection_is_its_own(make):
     assert after.ids.tolist() == before.ids.tolist()
     assert np.allclose(after.scores, before.scores, rtol=1e-4, atol=1e-6)
     assert np.allclose(backend.lexical(query, 10).scores_of(north), before.scores_of(north), rtol=1e-4, atol=1e-6)
+
+
+def test_a_server_build_drops_the_builds_before_the_previous_one(lite_server, tmp_path):
+    """On a Milvus server a saved build drops every collection (lexical ones too) of the builds
+    before the one it replaces, which a server may still be answering from."""
+    from qa.index.milvus_backend import MilvusBackend
+
+    builds = []
+    for name in ("zz1", "zz2", "zz3"):  # build names sort by time
+        backend = MilvusBackend.create(lite_server, tmp_path, name, DIM)
+        backend.upsert(sentence_pieces())
+        backend.save(tmp_path)
+        builds.append(backend)
+    left = set(builds[-1]._client.list_collections())
+    try:
+        assert not any(n.startswith("qa_zz1_") for n in left)
+        for b in builds[1:]:
+            mine = {*b._names.values(), *b._lexical}
+            assert len(mine) == 5 and mine <= left  # sentence, chunk and the lexical ones of north, south, "."
+    finally:
+        for b in builds:
+            for name in [*b._names.values(), *b._lexical]:
+                if b._client.has_collection(name):
+                    b._client.drop_collection(name)
+            b.close()
