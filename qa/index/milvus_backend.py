@@ -151,10 +151,11 @@ class MilvusBackend:
     @classmethod
     def open(cls, uri: str, folder: Path, info: dict) -> "MilvusBackend":
         names = info.get("collections") or {}
-        if set(names) != set(KINDS) or bool(info.get("lite")) != (not uri) or info.get("bm25") != BM25_SCOPE:
+        # (a build from before BM25 was kept per collection opens too, to lend its vectors: it is stale)
+        if set(names) != set(KINDS) or bool(info.get("lite")) != (not uri):
             where = "a milvus-lite database in its folder" if info.get("lite") else "a Milvus server"
-            raise IndexStateError(f"the index in {folder} was built with {where}, not with milvus_uri={uri!r}, or "
-                                  "before BM25 was kept per collection; run `qa build`")
+            raise IndexStateError(f"the index in {folder} was built with {where}, not with milvus_uri={uri!r}; "
+                                  "run `qa build`")
         client = _connect(uri, folder)
         for name in names.values():
             if not client.has_collection(name):
