@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 # 2: hyphenated compounds split; 3: British -our folded; 4: "twenty-fourth" -> "24th";
 # 5: PDF, HTML, DOCX (documents keep their kind and pages; "texts" hashes the extracted texts)
 # 6: PDFs read by layout (qa/ingest/pdf.py: headings, paragraphs, table cells, OCR); documents keep their tables
-FORMAT_VERSION = 6
+# 7: PDF tables with horizontal rules only or none (columns of figures aligned by position) read as cells
+FORMAT_VERSION = 7
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 Progress = Callable[[str], None]
