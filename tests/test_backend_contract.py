@@ -186,6 +186,17 @@ def test_upsert_replaces_by_id(filled):
     assert ids[0] == 2
 
 
+def test_upsert_replaces_the_terms_too_even_across_collections(filled):
+    """A sentence upserted with new text into another collection is found by its new words
+    there, once, and no longer by its old words in its old collection."""
+    moved = Pieces("sentence", np.array([3]), ["north/e.md"], _unit(1, 9), ["Zebra crossing at the zebra bridge"])
+    filled.upsert(moved)
+    assert filled.lexical(terms("gamma lake"), 10, Where(frozenset({"south"}))).ids.tolist() == [4]
+    assert filled.lexical(terms("zebra"), 10, NORTH).ids.tolist() == [3]
+    assert filled.lexical(terms("zebra"), 10).ids.tolist() == [3]
+    assert filled.count("sentence", NORTH) == 4 and filled.count("sentence") == 6
+
+
 def test_delete_document_removes_its_pieces_everywhere(filled):
     assert filled.delete_document("south/c.md") == 3  # two sentences and a chunk
     assert filled.count("sentence") == 4 and filled.count("chunk") == 3

@@ -204,8 +204,8 @@ class MilvusBackend:
     def upsert(self, pieces: Pieces) -> None:
         name = self._names[pieces.kind]
         # into an empty collection, ids once each: insert, which skips upsert's look-up of every id
-        write = self._client.insert if self.count(pieces.kind) == 0 and len(np.unique(pieces.ids)) == len(pieces.ids) \
-            else self._client.upsert
+        fresh = self.count(pieces.kind) == 0 and len(np.unique(pieces.ids)) == len(pieces.ids)
+        write = self._client.insert if fresh else self._client.upsert
         keys: dict[str, tuple[int, int]] = {}
         for b in range(0, len(pieces.ids), BATCH):
             part = range(b, min(b + BATCH, len(pieces.ids)))
@@ -217,7 +217,7 @@ class MilvusBackend:
                 rows.append({"id": int(pieces.ids[j]), "doc": keys[doc][0], "coll": keys[doc][1],
                              "vec": np.asarray(pieces.vectors[j], np.float32).tolist()})
             if pieces.kind == "sentence":
-                self._upsert_terms(pieces, part, rows, write is self._client.upsert)
+                self._upsert_terms(pieces, part, rows, replacing=not fresh)
             write(name, rows)
 
     def _upsert_terms(self, pieces: Pieces, part: range, rows: list[dict], replacing: bool) -> None:
