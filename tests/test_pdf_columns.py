@@ -118,7 +118,7 @@ def test_a_statement_with_currency_signs_three_heading_rows_and_narrow_columns(t
             pdf.cell(60, 4, label)
             for j, value in enumerate(values):
                 if dollar:
-                    pdf.set_xy(70 + 18 * j + 2, y)
+                    pdf.set_xy(70 + 18 * j + 0.5, y)  # close to the figure of the column before
                     pdf.cell(4, 4, "$")
                 pdf.set_xy(70 + 18 * j, y)
                 pdf.cell(18, 4, value, align="R")

@@ -137,8 +137,10 @@ def _rows(words: list[Word]) -> list[_Row]:
             gap = w.x0 - segs[-1].x1 if segs else 0.0
             # two figures side by side are two cells unless a mere space parts them ("12 018")
             apart = gap > FIGURES_GAP * height and _FIGURE.match(w.text) and _FIGURE.match(segs[-1].text)
-            # a currency sign set apart in its column belongs to the figure after it ("$   1,234")
+            # a currency sign set apart in its column belongs to the figure after it ("$   1,234"),
+            # never to the figure of the column before
             sign = bool(segs) and segs[-1].text in CURRENCY and bool(_FIGURE.match(w.text))
+            apart = apart or (w.text in CURRENCY and bool(segs) and bool(_FIGURE.match(segs[-1].text)))
             if segs and (gap <= GAP * height or sign) and not apart:
                 s = segs[-1]
                 s.x1, s.top, s.bottom = max(s.x1, w.x1), min(s.top, w.top), max(s.bottom, w.bottom)
