@@ -1,6 +1,6 @@
 """How fast PDFs are read (qa/ingest/formats.py ``extract``), per MB of PDF, each round a fresh
-process: the annual report and trading update of scripts/reportset.py (9 pages, 3 ruled tables)
-and a 40-page narrative made from the same text. With ``--baseline DIR`` (a checkout of another
+process: the annual report, trading update and half-year report of scripts/reportset.py (12 pages,
+3 ruled tables, one with horizontal rules only, one without rules) and a 40-page narrative made from the same text. With ``--baseline DIR`` (a checkout of another
 version of the project), its reading runs interleaved with this one's, so both see the same load.
 
     python -m benchmarks.pdf_speed [--rounds 3] [--baseline /path/to/other/checkout]
@@ -42,6 +42,7 @@ def make_pdfs(folder: Path) -> int:
 
     (folder / "annual-report-2023.pdf").write_bytes(R.annual_report())
     (folder / "q3-trading-update.pdf").write_bytes(R.trading_update())
+    (folder / "half-year-report-2024.pdf").write_bytes(R.half_year_report())
     pdf = FPDF()
     pdf.set_auto_page_break(True, 20)
     for k in range(40):

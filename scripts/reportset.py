@@ -9,6 +9,11 @@ here with fpdf2, so nothing is downloaded and nothing large is committed:
   a running footer with page numbers, and junk metadata ("Microsoft Word - ...");
 - ``q3-trading-update.pdf``: the same company's quarterly update, an accession-number title,
   no outline, a table with three- and nine-month columns;
+- ``half-year-report-2024.pdf``: the half-year report, whose tables are not ruled as grids: the
+  income statement has horizontal rules only and two-line column headings in one cell ("Six
+  months ended" over "31 December 2023"), the cash flow statement no rules at all, its columns
+  of figures aligned by position under a two-row heading; beside them prose with figures and a
+  numbered list, which must stay text;
 - ``agm-notice.pdf``: a one-page notice rendered to an image and wrapped into a PDF (a scan, no
   text layer: only OCR reads it).
 
@@ -19,7 +24,9 @@ as a distractor) with the real model and reports, per question and overall:
 - ``doc_first``: the right document is cited first;
 - ``page_top3``: the evidence page is the page of one of the first 3 citations;
 - ``evidence_top3``: one of the first 3 citations contains every evidence string;
-- ``answer_holds``: the answer contains the gold figure or phrase.
+- ``answer_holds``: the answer contains the gold figure or phrase;
+- ``answer_clean``: ... and no other figure (an answer "3,985 3,280 7,402" read across a table
+  row holds the gold "3,985" but does not say which of the three it is).
 
     python scripts/reportset.py make DIR           # write the PDFs into DIR
     python scripts/reportset.py eval [--work DIR]  # build and measure (prints JSON)
@@ -134,6 +141,32 @@ Q3_OUTLOOK = [
     "The interim dividend of 2.9 pence per share will be paid on 14 June 2024 to shareholders on the "
     "register on 17 May 2024.",
 ]
+HALF_INTRO = [
+    "Revenue for the six months ended 31 December 2023 grew in both divisions, helped by the four "
+    "bakeries opened last year. The board has declared an interim dividend of 3.0 pence per share.",
+    "Flour prices eased from their peak in 2022, and the group renewed its wheat contracts with 14 "
+    "farms for two more harvests.",
+]
+HALF_HEADER = [["", "Six months ended\n31 December 2023", "Six months ended\n31 December 2022",
+                "Year ended\n30 June 2023"]]
+HALF_ROWS = [["Revenue", "43,870", "40,260", "84,120"],
+             ["Cost of sales", "(30,050)", "(27,990)", "(57,640)"],
+             ["Gross profit", "13,820", "12,270", "26,480"],
+             ["Distribution and administrative costs", "(9,835)", "(8,990)", "(19,078)"],
+             ["Operating profit", "3,985", "3,280", "7,402"],
+             ["Finance costs", "(358)", "(331)", "(692)"],
+             ["Profit before tax", "3,627", "2,949", "6,710"]]
+CASH_HEADER = [["", "Six months to", "Six months to"], ["", "31 December 2023", "31 December 2022"]]
+CASH_ROWS = [["Cash generated from operations", "5,840", "4,915"],
+             ["Tax paid", "(610)", "(540)"],
+             ["Purchase of property, plant and equipment", "(3,120)", "(2,480)"],
+             ["Dividends paid", "(2,150)", "(1,980)"],
+             ["Net increase in cash", "1,960", "(85)"]]
+HALF_RISKS = [
+    "1. Flour and energy prices, which the group hedges for up to eighteen months ahead.",
+    "2. The supply of skilled bakers, addressed by the apprenticeship scheme of 86 places.",
+    "3. Food safety at 9 sites, each audited twice a year by an outside inspector.",
+]
 NOTICE = [
     "Notice is hereby given that the annual general meeting of Harrow Lane Foods plc will be held at the "
     "Corn Exchange, Kettering on 16 November 2023 at eleven o'clock in the morning.",
@@ -184,14 +217,15 @@ class _Writer:
         self.pdf.multi_cell(0, 5.5, text, new_x="LMARGIN", new_y="NEXT")
         self.pdf.ln(3)
 
-    def table(self, caption: str, header: list[list], rows: list[list]) -> None:
+    def table(self, caption: str, header: list[list], rows: list[list], borders: str = "ALL") -> None:
         self.pdf.set_font("helvetica", "", 11)
         self.pdf.multi_cell(0, 6, caption, new_x="LMARGIN", new_y="NEXT")
         self.pdf.set_font("helvetica", "", 10)
         ncol = len(rows[0])
         widths = (60,) + (120 / (ncol - 1),) * (ncol - 1)
         with self.pdf.table(col_widths=widths, text_align=("LEFT",) + ("RIGHT",) * (ncol - 1),
-                            num_heading_rows=len(header), first_row_as_headings=True) as table:
+                            num_heading_rows=len(header), first_row_as_headings=True,
+                            borders_layout=borders) as table:
             for hrow in header:
                 r = table.row()
                 i = 0
@@ -205,6 +239,21 @@ class _Writer:
                 r = table.row()
                 for cell in row:
                     r.cell(cell)
+        self.pdf.ln(4)
+
+    def open_table(self, caption: str, header: list[list], rows: list[list], label_width: float = 80,
+                   width: float = 40) -> None:
+        """A table without any rule: a label column and columns of figures aligned by position
+        (right-aligned), under heading rows, as many filings print their statements."""
+        self.pdf.set_font("helvetica", "", 11)
+        self.pdf.multi_cell(0, 6, caption, new_x="LMARGIN", new_y="NEXT")
+        self.pdf.ln(2)
+        for k, row in enumerate(header + rows):
+            self.pdf.set_font("helvetica", "B" if k < len(header) else "", 10)
+            self.pdf.cell(label_width, 6, row[0])
+            for cell in row[1:]:
+                self.pdf.cell(width, 6, cell, align="R")
+            self.pdf.ln(6)
         self.pdf.ln(4)
 
     def bytes(self) -> bytes:
@@ -255,6 +304,26 @@ def trading_update() -> bytes:
     return w.bytes()
 
 
+def half_year_report() -> bytes:
+    w = _Writer("HLF_HY24_v3.docx", outline=False, footer=f"{COMPANY} Half-year report 2024")
+    w.cover(COMPANY, "Half-year report 2024", "Six months ended 31 December 2023")
+    w.pdf.add_page()
+    w.heading("Interim management report")
+    for p in HALF_INTRO:
+        w.para(p)
+    w.table("Condensed income statement (thousand pounds)", HALF_HEADER, HALF_ROWS, borders="HORIZONTAL_LINES")
+    w.pdf.add_page()
+    w.heading("Cash flow")
+    w.para("The group's cash flow for the half year, in thousand pounds:")
+    w.open_table("Condensed cash flow statement", CASH_HEADER, CASH_ROWS)
+    w.para("Net debt at 31 December 2023 was 16.9 million pounds, down from 18.2 million pounds at the "
+           "year end, after capital expenditure of 3.1 million pounds on the new Leicester oven line.")
+    w.heading("Principal risks")
+    for p in HALF_RISKS:
+        w.para(p)
+    return w.bytes()
+
+
 def scanned(pdf: bytes, dpi: int = 200) -> bytes:
     """Every page of ``pdf`` rendered to a greyscale image and wrapped into a new PDF: a scan,
     with no text layer and no metadata."""
@@ -286,12 +355,14 @@ def agm_notice() -> bytes:
 DOCUMENTS = {
     "annual-report-2023.pdf": annual_report,
     "q3-trading-update.pdf": trading_update,
+    "half-year-report-2024.pdf": half_year_report,
     "agm-notice.pdf": agm_notice,
 }
 
 # ---- the questions -------------------------------------------------------------------------
 # (question, answer, document, evidence page(s), evidence strings a citation must hold)
 A, Q, N = "annual-report-2023.pdf", "q3-trading-update.pdf", "agm-notice.pdf"
+H = "half-year-report-2024.pdf"
 QUESTIONS = [
     ("Where is Harrow Lane Foods headquartered?", "Kettering", A, (2,), ["headquartered in Kettering"]),
     ("Who is the chairman of the board?", "Margaret Okafor", A, (2,), ["Margaret Okafor became chairman"]),
@@ -317,6 +388,18 @@ QUESTIONS = [
     ("What was adjusted EBITDA for the nine months ended 31 March 2024?", "9,512", Q, (2,), ["Adjusted EBITDA", "9,512"]),
     ("What was free cash flow in the nine months ended 31 March 2023?", "3,044", Q, (2,), ["Free cash flow", "3,044"]),
     ("When will the interim dividend be paid?", "14 June 2024", Q, (3,), ["paid on 14 June 2024"]),
+    ("What interim dividend did the board declare?", "3.0 pence per share", H, (2,), ["interim dividend of 3.0 pence"]),
+    ("What was revenue for the six months ended 31 December 2022?", "40,260", H, (2,), ["Revenue", "40,260"]),
+    ("What was operating profit for the six months ended 31 December 2023?", "3,985", H, (2,), ["Operating profit", "3,985"]),
+    ("What was profit before tax for the year ended 30 June 2023?", "6,710", H, (2,), ["Profit before tax", "6,710"]),
+    ("What were finance costs in the six months ended 31 December 2022?", "331", H, (2,), ["Finance costs", "331"]),
+    ("How much cash was generated from operations in the six months to 31 December 2022?", "4,915", H, (3,),
+     ["Cash generated from operations", "4,915"]),
+    ("How much did the group spend on property, plant and equipment in the six months to 31 December 2023?",
+     "3,120", H, (3,), ["Purchase of property, plant and equipment", "3,120"]),
+    ("How much tax was paid in the six months to 31 December 2023?", "610", H, (3,), ["Tax paid", "610"]),
+    ("What dividends were paid in the six months to 31 December 2022?", "1,980", H, (3,), ["Dividends paid", "1,980"]),
+    ("What was net debt at 31 December 2023?", "16.9 million pounds", H, (3,), ["16.9 million pounds"]),
     ("Where will the annual general meeting be held?", "Corn Exchange, Kettering", N, (1,), ["Corn Exchange"]),
     ("On what date is the annual general meeting?", "16 November 2023", N, (1,), ["16 November 2023"]),
     ("What is the record date for the final dividend?", "20 October 2023", N, (1,), ["20 October 2023"]),
@@ -331,6 +414,9 @@ def make(folder: Path) -> Path:
     return folder
 
 
+_FIGURES = re.compile(r"\d[\d,.]*")
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().casefold()
 
@@ -338,6 +424,7 @@ def _norm(text: str) -> str:
 def score(answer: dict, doc: str, pages: tuple[int, ...], evidence: list[str], gold: str) -> dict:
     """The four measures of one answer (``qa ask --json``)."""
     cites = answer["citations"][:3]
+    holds = bool(answer.get("answer")) and _norm(gold) in _norm(answer["answer"])
     cited_pages = set()
     for c in cites:
         if c["doc"] == doc and c.get("page"):
@@ -346,7 +433,8 @@ def score(answer: dict, doc: str, pages: tuple[int, ...], evidence: list[str], g
         "doc_first": bool(cites) and cites[0]["doc"] == doc,
         "page_top3": bool(cited_pages & set(pages)),
         "evidence_top3": any(c["doc"] == doc and all(_norm(e) in _norm(c["text"]) for e in evidence) for c in cites),
-        "answer_holds": bool(answer.get("answer")) and _norm(gold) in _norm(answer["answer"]),
+        "answer_holds": holds,
+        "answer_clean": holds and not _FIGURES.findall(_norm(answer["answer"]).replace(_norm(gold), " ")),
     }
 
 
@@ -368,7 +456,8 @@ def evaluate(work: Path) -> dict:
         rows.append({"question": question, **got, "answer": ans.get("answer"),
                      "cited": [(c["doc"], c.get("page"), c.get("page_end")) for c in ans["citations"][:3]],
                      "first": top.get("text", "")[:120]})
-    totals = {k: round(sum(r[k] for r in rows) / len(rows), 3) for k in ("doc_first", "page_top3", "evidence_top3", "answer_holds")}
+    totals = {k: round(sum(r[k] for r in rows) / len(rows), 3) for k in ("doc_first", "page_top3", "evidence_top3", "answer_holds",
+                                                                      "answer_clean")}
     titles = {d.id: d.title for d in qa.index.documents.values()}
     return {"questions": len(rows), **totals, "titles": titles, "skipped": skipped, "rows": rows}
 

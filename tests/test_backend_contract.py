@@ -115,7 +115,7 @@ def make(request, tmp_path):
     yield new
     for b in opened:
         if b.name == "milvus" and b._uri:  # leave nothing behind on a shared server
-            for name in b._names.values():
+            for name in [*b._names.values(), *b._lexical]:
                 b._client.drop_collection(name)
         b.close()
 
@@ -186,6 +186,17 @@ def test_upsert_replaces_by_id(filled):
     assert ids[0] == 2
 
 
+def test_upsert_replaces_the_terms_too_even_across_collections(filled):
+    """A sentence upserted with new text into another collection is found by its new words
+    there, once, and no longer by its old words in its old collection."""
+    moved = Pieces("sentence", np.array([3]), ["north/e.md"], _unit(1, 9), ["Zebra crossing at the zebra bridge"])
+    filled.upsert(moved)
+    assert filled.lexical(terms("gamma lake"), 10, Where(frozenset({"south"}))).ids.tolist() == [4]
+    assert filled.lexical(terms("zebra"), 10, NORTH).ids.tolist() == [3]
+    assert filled.lexical(terms("zebra"), 10).ids.tolist() == [3]
+    assert filled.count("sentence", NORTH) == 4 and filled.count("sentence") == 6
+
+
 def test_delete_document_removes_its_pieces_everywhere(filled):
     assert filled.delete_document("south/c.md") == 3  # two sentences and a chunk
     assert filled.count("sentence") == 4 and filled.count("chunk") == 3
@@ -218,14 +229,52 @@ def test_bm25_scores_agree_with_the_faiss_backend(make):
         assert np.allclose(got.scores_of(list(range(6))), want.scores_of(list(range(6))), rtol=1e-4, atol=1e-6)
 
 
-def test_hybrid_fuses_dense_and_bm25_by_reciprocal_rank(filled):
-    """Milvus fuses with its RRF ranker in one call, FAISS in Python: the same ranking either way."""
-    from qa.index.backend import rrf
+def test_bm25_of_a_collection_is_its_own(make):
+    """BM25's statistics are those of a sentence's own collection: another collection's documents
+    never move its scores (they would leak what that collection holds), whether they change or the
+    search takes in several collections."""
+    backend = make()
+    backend.upsert(sentence_pieces())
+    alone = make()  # the "north" collection with nothing beside it
+    alone.upsert(sentence_pieces(ids=[0, 1, 2]))
+    north = [0, 1, 2]
+    for text in ("alpha river flood", "bridge of beta", "lake"):
+        query = terms(text)
+        want = alone.lexical(query, 3).scores_of(north)
+        assert np.allclose(backend.lexical(query, 3, NORTH).scores_of(north), want, rtol=1e-4, atol=1e-6)
+        assert np.allclose(backend.lexical(query, 6).scores_of(north), want, rtol=1e-4, atol=1e-6)
+    query = terms("alpha river flood")
+    before = backend.lexical(query, 3, NORTH)
+    # "south" changes: it gains sentences full of the query's terms and loses a document
+    backend.upsert(Pieces("sentence", np.arange(6, 10), ["south/d.md"] * 4, _unit(4, 5),
+                          ["Alpha river", "the river floods", "a flood of alpha", "river river river"]))
+    backend.delete_document("south/c.md")
+    after = backend.lexical(query, 3, NORTH)
+    assert after.ids.tolist() == before.ids.tolist()
+    assert np.allclose(after.scores, before.scores, rtol=1e-4, atol=1e-6)
+    assert np.allclose(backend.lexical(query, 10).scores_of(north), before.scores_of(north), rtol=1e-4, atol=1e-6)
 
-    query, words = _unit(len(SENTENCES), 0)[3], terms("alpha river")
-    scores, ids = filled.hybrid(query, words, 4)
-    _, dense = filled.dense("sentence", query, 4)
-    want_scores, want_ids = rrf([dense, filled.lexical(words, 4).ids], 4)
-    assert ids.tolist() == want_ids.tolist() and np.allclose(scores, want_scores, atol=1e-6)
-    _, north = filled.hybrid(query, words, 6, NORTH)
-    assert set(north.tolist()) <= {0, 1, 2}
+
+def test_a_server_build_drops_the_builds_before_the_previous_one(lite_server, tmp_path):
+    """On a Milvus server a saved build drops every collection (lexical ones too) of the builds
+    before the one it replaces, which a server may still be answering from."""
+    from qa.index.milvus_backend import MilvusBackend
+
+    builds = []
+    for name in ("zz1", "zz2", "zz3"):  # build names sort by time
+        backend = MilvusBackend.create(lite_server, tmp_path, name, DIM)
+        backend.upsert(sentence_pieces())
+        backend.save(tmp_path)
+        builds.append(backend)
+    left = set(builds[-1]._client.list_collections())
+    try:
+        assert not any(n.startswith("qa_zz1_") for n in left)
+        for b in builds[1:]:
+            mine = {*b._names.values(), *b._lexical}
+            assert len(mine) == 5 and mine <= left  # sentence, chunk and the lexical ones of north, south, "."
+    finally:
+        for b in builds:
+            for name in [*b._names.values(), *b._lexical]:
+                if b._client.has_collection(name):
+                    b._client.drop_collection(name)
+            b.close()

@@ -20,6 +20,7 @@ from scripts import reportset as R
 
 SEED = REPO / "corpus" / "central-asia-plus-japan.txt"
 ROW = "Adjusted EBITDA, Twelve months ended 30 June 2023: 12,018"
+CASH_ROW = "Dividends paid, Six months to 31 December 2022: (1,980)"
 HOSTILE = "# Notes <script>window.__xss=1</script>\n\n## Tides <b>x</b>\n\nHigh tide <img src=x onerror=alert(1)> comes twice.\n\n- one <i>item</i>\n"
 
 
@@ -29,6 +30,7 @@ def app(tmp_path_factory):
     corpus = root / "corpus"
     corpus.mkdir()
     (corpus / "annual.pdf").write_bytes(R.annual_report())
+    (corpus / "half.pdf").write_bytes(R.half_year_report())
     (corpus / "hostile.md").write_text(HOSTILE, encoding="utf-8")
     shutil.copy(SEED, corpus / SEED.name)
     settings = load_settings(corpus_dir=corpus, index_dir=root / "index")
@@ -77,6 +79,20 @@ def test_a_pdf_table_is_a_table_its_cell_marked_beside_the_page_image(app):
             assert client.get(bad).status_code == 404, bad
         assert client.get("/doc/annual.pdf?image=-5").status_code == 404
         assert client.get("/doc/annual.pdf?image=x").status_code == 422
+
+
+def test_a_table_without_rules_is_a_table_too(app):
+    qa, web = app
+    doc = qa.index.documents["half.pdf"]
+    with TestClient(web) as client:
+        page = client.get(_at(qa, "half.pdf", CASH_ROW)).text
+    assert '<th scope="col">Six months to 31 December 2022</th>' in page  # its two heading rows joined
+    assert '<th scope="row">Dividends paid</th>' in page
+    assert '<td class="hit"><mark id="passage">(1,980)</mark></td>' in page and CASH_ROW not in page
+    assert '<img src="/doc/half.pdf?image=3"' in page
+    (box,) = re.findall(r'class="box" style="left:([\d.]+)%;top:([\d.]+)%', page)
+    cell = next(c for t in doc.tables for c in t.cells if doc.text[c[2]:c[3]] == CASH_ROW)
+    assert box == (f"{100 * cell[4]:.2f}", f"{100 * cell[5]:.2f}")
 
 
 def test_a_sentence_is_marked_on_its_page_line_by_line(app):
@@ -130,6 +146,10 @@ def test_the_document_view_in_a_browser(app):
             box, cell = page.locator(".sheet .box").bounding_box(), image.bounding_box()
             assert cell["x"] < box["x"] < cell["x"] + cell["width"] and box["width"] > 5 and box["height"] > 5
             page.screenshot(path=str(artifacts / "document-view-pdf-table.png"))
+            page.goto(url + _at(qa, "half.pdf", CASH_ROW) + "#passage")  # a table without rules
+            expect(page.locator("td.hit mark#passage")).to_have_text("(1,980)")
+            page.wait_for_function("document.querySelector('figure.pdfpage img').naturalWidth > 0", timeout=30_000)
+            page.screenshot(path=str(artifacts / "document-view-pdf-table-without-rules.png"))
             page.goto(url + _at(qa, "annual.pdf", "Margaret Okafor became chairman of the board in November 2022, "
                                 "succeeding Alan Petrie, who retired after eleven years.") + "#passage")
             expect(page.locator(".sheet .box")).to_have_count(2)

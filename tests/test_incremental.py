@@ -156,3 +156,23 @@ def test_switching_the_search_backend_embeds_nothing_again(setup):
         assert e.texts == [] and m["update"]["kept"] > 0 and m["backend"]["name"] == backend
         index = load_index(settings.replace(vector_backend=backend), e.name, e.dim)
         assert index.search.name == backend and index.search.count("sentence") == len(index.sentences)
+
+
+@pytest.mark.parametrize("backend", ["faiss", "milvus"])
+def test_a_build_with_shared_bm25_statistics_is_stale_and_lends_its_vectors(setup, backend):
+    """A build from before BM25's statistics were kept per collection (its manifest's backend has
+    no "bm25" mark) cannot be used, and the next build embeds nothing again."""
+    from qa.index.store import stale_reasons
+
+    settings, corpus = setup
+    settings = settings.replace(vector_backend=backend)
+    build_index(settings, FakeEmbedder())
+    path = current_build(settings.index_dir) / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    del manifest["backend"]["bm25"]
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    e = CountingEmbedder()
+    assert any("per collection" in r for r in stale_reasons(settings, e.name, e.dim))
+    m = build_index(settings, e)
+    assert e.texts == [] and m["update"]["kept"] > 0 and m["backend"]["bm25"] == "collection"
+    assert stale_reasons(settings, e.name, e.dim) == []

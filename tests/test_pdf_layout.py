@@ -108,7 +108,7 @@ def test_the_report_set_is_consistent():
     import pdfplumber
 
     texts = {}
-    for name in ("annual-report-2023.pdf", "q3-trading-update.pdf"):
+    for name in ("annual-report-2023.pdf", "q3-trading-update.pdf", "half-year-report-2024.pdf"):
         with pdfplumber.open(io.BytesIO(R.DOCUMENTS[name]())) as pdf:
             texts[name] = [" ".join((p.extract_text() or "").split()) for p in pdf.pages]
     for question, gold, doc, pages, evidence in R.QUESTIONS:

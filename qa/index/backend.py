@@ -12,7 +12,10 @@ and each sentence's lexical text -- to a ``SearchBackend``. Two stand behind it:
 
 Pieces are identified by their row in the store (``ids``), carry their document and that
 document's collection (the corpus's top-level folder), and every search may be limited to some
-collections (``Where``). tests/test_backend_contract.py is the contract every backend passes.
+collections (``Where``). BM25's statistics (document frequencies, average length) are those of
+each sentence's own collection: what another collection holds never moves a score, and a search
+over several collections sets each one's scores side by side. tests/test_backend_contract.py is
+the contract every backend passes.
 """
 
 from __future__ import annotations
@@ -29,6 +32,9 @@ KINDS = ("sentence", "chunk")
 #: The collection of the files at the top of the corpus folder (no folder can be called ".").
 ROOT_COLLECTION = "."
 BACKENDS = ("faiss", "milvus")
+#: What a build's manifest records (``backend.bm25``) for BM25 statistics kept per collection;
+#: a build without it scored every collection with the statistics of all of them (stale).
+BM25_SCOPE = "collection"
 
 
 def collection_of(doc_id: str) -> str:
@@ -78,17 +84,6 @@ class LexicalHits:
         return self.score_of(list(ids)) if len(ids) else np.zeros(0, np.float32)
 
 
-def rrf(rankings: list[Sequence[int]], k: int, rrf_k: int = 60) -> tuple[np.ndarray, np.ndarray]:
-    """Reciprocal rank fusion of ``rankings`` (ids best first): the ``k`` best (scores, ids),
-    ties by id."""
-    fused: dict[int, float] = {}
-    for ranking in rankings:
-        for rank, i in enumerate(ranking, start=1):
-            fused[int(i)] = fused.get(int(i), 0.0) + 1.0 / (rrf_k + rank)
-    best = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
-    return np.array([s for _, s in best], np.float32), np.array([i for i, _ in best], np.int64)
-
-
 class SearchBackend(Protocol):
     name: str
     dim: int
@@ -103,12 +98,8 @@ class SearchBackend(Protocol):
         """(scores, ids) of the ``k`` pieces nearest ``query`` by inner product, best first."""
 
     def lexical(self, query_terms: list[str], k: int, where: Where | None = None) -> LexicalHits:
-        """The ``k`` sentences with the best BM25 score for ``query_terms`` (already tokenised)."""
-
-    def hybrid(self, query: np.ndarray, query_terms: list[str], k: int, where: Where | None = None,
-               rrf_k: int = 60) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids) of the ``k`` best sentences by reciprocal rank fusion of the dense and
-        BM25 rankings (each ``k`` deep): sum of 1 / (rrf_k + rank), rank from 1."""
+        """The ``k`` sentences with the best BM25 score for ``query_terms`` (already tokenised),
+        each scored with the statistics of its own collection."""
 
     def vectors(self, kind: str, ids: Sequence[int]) -> np.ndarray:
         """(len(ids), dim) stored vectors, in the order of ``ids``."""

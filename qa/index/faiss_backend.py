@@ -6,18 +6,24 @@ A build adds every piece at once, with ids 0..n-1 (the rows of the store), and t
 built exactly as before the seam existed. Upserting into or deleting from a filled backend
 rebuilds the touched kind from its stored vectors (FAISS's HNSW cannot remove vectors): right for
 tests and small edits, not for a stream of updates, which is what Milvus is for. A collection
-filter is a FAISS id selector for vectors and a mask over the BM25 scores.
+filter is a FAISS id selector for vectors.
+
+BM25 is one bm25s index per collection (``lexical/<n>/``, named in ``lexical/collections.json``):
+its statistics (document frequencies, average length) come from that collection's sentences
+only, so what one collection holds never moves the scores of another, and a search over several
+collections puts each one's scores side by side.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from qa.index.backend import KINDS, LexicalHits, Pieces, Where, collection_of, rrf
-from qa.index.lexical import LexicalIndex
+from qa.index.backend import BM25_SCOPE, KINDS, LexicalHits, Pieces, Where, collection_of
+from qa.index.lexical import LexicalIndex, Vocabulary
 from qa.index.vectors import VectorIndex
 
 FILES = {"sentence": "sentences.faiss", "chunk": "chunks.faiss"}
@@ -33,7 +39,8 @@ class FaissBackend:
         self._docs: dict[str, list[str]] = {k: [] for k in KINDS}
         self._colls = {k: np.zeros(0, np.int32) for k in KINDS}  # row -> collection code
         self._codes: dict[str, int] = {}
-        self._lexical: LexicalIndex | None = None
+        # collection -> (BM25 over its sentences, their rows); None: build from the texts when asked
+        self._lexical: dict[str, tuple[LexicalIndex, np.ndarray]] | None = {}
         self._texts: list[str] | None = []  # sentences' lexical texts by row (None: ask _load_texts)
         self._load_texts: Callable[[], list[str]] | None = None
         self._masks: dict[tuple[str, frozenset], np.ndarray] = {}
@@ -47,8 +54,23 @@ class FaissBackend:
         self._vectors[kind] = VectorIndex.build(vectors.reshape(-1, self.dim))
         if kind == "sentence":
             self._texts = list(texts)
-            self._lexical = LexicalIndex.build(self._texts) if self._texts else None
+            self._lexical = self._build_lexical()
         self._masks.clear()
+
+    def _by_collection(self) -> dict[str, np.ndarray]:
+        """The sentence rows of each collection, collections in name order."""
+        names = {code: name for name, code in self._codes.items()}
+        colls = self._colls["sentence"]
+        return {names[c]: np.flatnonzero(colls == c) for c in sorted(set(colls.tolist()), key=names.get)}
+
+    def _build_lexical(self) -> dict[str, tuple[LexicalIndex, np.ndarray]]:
+        texts = self._rows_texts()
+        return {c: (LexicalIndex.build([texts[r] for r in rows]), rows) for c, rows in self._by_collection().items()}
+
+    def _bm25(self) -> dict[str, tuple[LexicalIndex, np.ndarray]]:
+        if self._lexical is None:  # a build from before BM25 was kept per collection (stale; lends vectors)
+            self._lexical = self._build_lexical()
+        return self._lexical
 
     def _encode(self, docs: Sequence[str]) -> np.ndarray:
         by_doc: dict[str, int] = {}
@@ -93,8 +115,12 @@ class FaissBackend:
             if not np.array_equal(self._ids[kind], np.arange(self.count(kind))):
                 raise ValueError(f"a saved FAISS index needs {kind} ids 0..n-1 (the rows of the store)")
             (self._vectors[kind] or VectorIndex.build(np.zeros((0, self.dim), np.float32))).save(folder / FILES[kind])
-        (self._lexical or LexicalIndex.build([""])).save(folder / "lexical")
-        return {"name": self.name}
+        lexical = self._bm25()
+        (folder / "lexical").mkdir(parents=True, exist_ok=True)
+        for n, (index, _) in enumerate(lexical.values()):
+            index.save(folder / "lexical" / str(n))
+        (folder / "lexical" / "collections.json").write_text(json.dumps(list(lexical)), encoding="utf-8")
+        return {"name": self.name, "bm25": BM25_SCOPE}
 
     @classmethod
     def load(cls, folder: Path, docs: dict[str, Sequence[str]], texts: Callable[[], list[str]]) -> "FaissBackend":
@@ -105,8 +131,16 @@ class FaissBackend:
             self._ids[kind] = np.arange(vectors[kind].size, dtype=np.int64)
             self._docs[kind] = list(docs[kind])
             self._colls[kind] = self._encode(self._docs[kind])
-        self._lexical = LexicalIndex.load(folder / "lexical")
         self._texts, self._load_texts = None, texts
+        listed = folder / "lexical" / "collections.json"
+        if listed.exists():
+            rows = self._by_collection()
+            names = json.loads(listed.read_text(encoding="utf-8"))
+            if sorted(names) != sorted(rows):
+                raise ValueError(f"{listed} names other collections than the store holds")
+            self._lexical = {c: (LexicalIndex.load(folder / "lexical" / str(n)), rows[c]) for n, c in enumerate(names)}
+        else:
+            self._lexical = None
         return self
 
     def close(self) -> None:
@@ -115,8 +149,9 @@ class FaissBackend:
     # -- searching -------------------------------------------------------------------------
 
     @property
-    def lexical_index(self) -> LexicalIndex | None:
-        return self._lexical
+    def vocabulary(self) -> Vocabulary:
+        """Every term the sentences of all collections hold."""
+        return Vocabulary(frozenset().union(*(index.vocab for index, _ in self._bm25().values())))
 
     def vector_index(self, kind: str) -> VectorIndex | None:
         return self._vectors[kind]
@@ -155,12 +190,12 @@ class FaissBackend:
         return scores[found], self._ids[kind][rows[found]]
 
     def lexical(self, query_terms: list[str], k: int, where: Where | None = None) -> LexicalHits:
-        if self._lexical is None or k < 1:
+        if self.count("sentence") == 0 or k < 1:
             return LexicalHits(np.zeros(0, np.int64), np.zeros(0, np.float32), lambda ids: np.zeros(len(ids), np.float32))
-        bm25 = self._lexical.scores(query_terms)
-        mask = self._mask("sentence", where)
-        if mask is not None:
-            bm25 = np.where(mask, bm25, np.float32(0))
+        bm25 = np.zeros(self.count("sentence"), np.float32)  # 0 outside the collections searched
+        for coll, (index, rows) in self._bm25().items():
+            if where is None or coll in where.collections:
+                bm25[rows] = index.scores(query_terms)
         if len(bm25) > k:  # partial sort: O(n) instead of sorting every sentence
             top = np.argpartition(-bm25, k - 1)[:k]
             top = top[np.lexsort((top, -bm25[top]))]
@@ -170,10 +205,6 @@ class FaissBackend:
         top = top[bm25[top] > 0]
         ids = self._ids["sentence"]
         return LexicalHits(ids[top], bm25[top], lambda want: bm25[self._rows("sentence", want)])
-
-    def hybrid(self, query: np.ndarray, query_terms: list[str], k: int, where: Where | None = None,
-               rrf_k: int = 60) -> tuple[np.ndarray, np.ndarray]:
-        return rrf([self.dense("sentence", query, k, where)[1], self.lexical(query_terms, k, where).ids], k, rrf_k)
 
     def vectors(self, kind: str, ids: Sequence[int]) -> np.ndarray:
         if not len(ids):

@@ -38,7 +38,7 @@ from qa.core.digest import sha256_file
 from qa.embed.model import Embedder
 from qa.embed.factory import bulk_embedder
 from qa.core.errors import CorpusError, IndexStateError
-from qa.index.backend import KINDS, Pieces, SearchBackend, collection_of
+from qa.index.backend import BM25_SCOPE, KINDS, Pieces, SearchBackend, collection_of
 from qa.index.backend_factory import create_backend, open_backend
 from qa.index.lexical import Vocabulary
 from qa.core.types import Chunk, Document, Section, Sentence, Table
@@ -48,7 +48,8 @@ log = logging.getLogger(__name__)
 # 2: hyphenated compounds split; 3: British -our folded; 4: "twenty-fourth" -> "24th";
 # 5: PDF, HTML, DOCX (documents keep their kind and pages; "texts" hashes the extracted texts)
 # 6: PDFs read by layout (qa/ingest/pdf.py: headings, paragraphs, table cells, OCR); documents keep their tables
-FORMAT_VERSION = 6
+# 7: PDF tables with horizontal rules only or none (columns of figures aligned by position) read as cells
+FORMAT_VERSION = 7
 CURRENT = "CURRENT"
 LOCK = ".build.lock"
 Progress = Callable[[str], None]
@@ -279,9 +280,11 @@ def _stale_reasons(folder: Path, manifest: dict, settings: Settings, embedder_na
     for key, value in want.items():
         if manifest.get(key) != value:
             reasons.append(f"{key} changed ({manifest.get(key)!r} -> {value!r})")
-    backend = (manifest.get("backend") or {"name": "faiss"}).get("name")
-    if backend != settings.vector_backend:
-        reasons.append(f"vector_backend changed ({backend!r} -> {settings.vector_backend!r})")
+    backend = manifest.get("backend") or {"name": "faiss"}
+    if backend.get("name") != settings.vector_backend:
+        reasons.append(f"vector_backend changed ({backend.get('name')!r} -> {settings.vector_backend!r})")
+    elif backend.get("bm25") != BM25_SCOPE:  # the next build keeps the vectors (nothing embedded again)
+        reasons.append("BM25 statistics are now kept per collection (top-level folder)")
     try:
         now = file_hashes(settings.corpus_dir)
     except CorpusError as e:
@@ -677,7 +680,7 @@ def _load_build(folder: Path | None, settings: Settings, embedder_name: str, dim
         search = open_backend(settings, folder, manifest,
                               {"sentence": [s.doc_id for s in sentences], "chunk": [c.doc_id for c in chunks]},
                               texts=lambda: [f"{s.section} {s.text}" for s in sentences])
-        vocabulary = getattr(search, "lexical_index", None) or Vocabulary.of(f"{s.section} {s.text}" for s in sentences)
+        vocabulary = getattr(search, "vocabulary", None) or Vocabulary.of(f"{s.section} {s.text}" for s in sentences)
         chunk_sentences, sentence_chunks = _link(sentences, chunks)
     except IndexStateError:
         raise

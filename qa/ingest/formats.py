@@ -9,7 +9,7 @@ this extracted text; the index keeps it, and the document view serves it beside 
 
 | format | library | why |
 |---|---|---|
-| PDF | pypdfium2 (characters, rendering), pdfplumber (ruled tables), pypdf (encryption, outline), Tesseract via pytesseract (scanned pages) | characters with fonts and positions: headings, paragraphs and table cells (qa/ingest/pdf.py) |
+| PDF | pypdfium2 (characters, rendering, tables of aligned figures), pdfplumber (ruled tables), pypdf (encryption, outline), Tesseract via pytesseract (scanned pages) | characters with fonts and positions: headings, paragraphs and table cells (qa/ingest/pdf.py) |
 | HTML | trafilatura | finds the main content and leaves out navigation, headers, footers and boilerplate; keeps headings |
 | DOCX | python-docx | the paragraphs with their styles: "Heading N" becomes a section |
 | Markdown, text | (ours) | UTF-8 as it is: headings are Markdown or MediaWiki |

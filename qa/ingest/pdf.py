@@ -13,7 +13,9 @@ its ruled tables. From them:
   never glues onto the sentence after it and sections are found as for every other format;
 - **the title** is the metadata's, unless that is junk (empty, "Microsoft Word - ...", a file
   name, an accession number): then the heading lines the first page starts with (a cover);
-- **tables** (pdfplumber's ruled tables) become one short paragraph per cell, with its row label
+- **tables** (pdfplumber's ruled tables; and on a page whose lines end in figures, tables with
+  horizontal rules only or none, found from where their words stand: qa/ingest/pdfcolumns.py)
+  become one short paragraph per cell, with its row label
   and its column heading ("Adjusted EBITDA, Twelve months ended 30 June 2023: 12,018"), so the
   reader answers from a row that says what the number is; ``Table`` keeps the grid for the
   document view and each cell's box on its page;
@@ -32,6 +34,8 @@ from dataclasses import dataclass
 
 from qa.core.errors import CorpusError
 from qa.core.types import Table
+from qa.ingest.pdfcolumns import CURRENCY, Word, is_figure
+from qa.ingest.pdfcolumns import find as find_tables
 
 #: A line this much larger than the body text is a heading.
 HEADING_RATIO = 1.12
@@ -72,6 +76,7 @@ class _Grid:
     rows: list[list[str]]
     boxes: list[list[tuple[float, float, float, float] | None]]
     bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # in points
+    head: int | None = None  # how many rows are headings; None: guessed from where figures start
 
 
 def junk_title(title: str) -> bool:
@@ -106,7 +111,7 @@ def read(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...], tuple[Table, .
     try:
         for n in range(1, len(pdf) + 1):
             page = pdf[n - 1]
-            lines = _lines(page, n, outline)
+            lines, words = _lines(page, n, outline)
             if not lines:
                 scanned.append(n)
                 items.extend(_ocr(page, n, doc_id))
@@ -115,6 +120,8 @@ def read(data: bytes, doc_id: str) -> tuple[str, tuple[int, ...], tuple[Table, .
             if _ruled(page):
                 plumber = plumber or pdfplumber.open(io.BytesIO(data), password="")
                 grids = _grids(plumber.pages[n - 1], n)
+            if words:
+                grids += _aligned(words, grids, n, page.get_width(), page.get_height())
             items.extend(_place(lines, grids))
     finally:
         pdf.close()
@@ -184,16 +191,18 @@ def _fold(text: str) -> str:
     return " ".join(str(text).split()).casefold()
 
 
-def _lines(page, n: int, outline: dict) -> list[_Line]:
+def _lines(page, n: int, outline: dict) -> tuple[list[_Line], list[Word]]:
     """The text lines of a page, in the order PDFium reads them, with their box, font size and
     whether they are wholly bold (a PDFium page: its characters are read in C, quickly). A line's
     box and size come from a few of its characters (its first, middle and last): a call per
-    character into PDFium cost more than all the rest of the reading."""
+    character into PDFium cost more than all the rest of the reading. On a page whose lines read
+    like table rows (where a table without rules may stand) also every word with its box."""
     import pypdfium2.raw as raw
 
     tp = page.get_textpage()
     height = page.get_height()
     out: list[_Line] = []
+    spans: list[tuple[int, int]] = []
     try:
         count = tp.count_chars()
         text = tp.get_text_range(0, count) if count else ""
@@ -220,8 +229,36 @@ def _lines(page, n: int, outline: dict) -> list[_Line]:
             if depth is not None:
                 ln.heading = 2 + min(depth, 3)
             out.append(ln)
+            spans.append((m.start(), m.end()))
+        words = _words(tp, text, spans, height) if _figures(out) else []
     finally:
         tp.close()
+    return out, words
+
+
+def _figures(lines: list[_Line]) -> bool:
+    """Whether two lines at least read like a table's row: ending in two figures, or figures
+    only (cells read one per line). Prose with a figure here and there costs no word boxes."""
+    rows = 0
+    for ln in lines:
+        tokens = [t for t in ln.text.split() if t not in CURRENCY]  # "$ 94,930 $ 89,498"
+        trailing = next((k for k, t in enumerate(reversed(tokens)) if not is_figure(t)), len(tokens))
+        rows += trailing >= 2 or trailing == len(tokens)
+        if rows >= 2:
+            return True
+    return False
+
+
+def _words(tp, text: str, spans: list[tuple[int, int]], height: float) -> list[Word]:
+    """Every word of the page's lines with its box (points from the top), from the boxes of its
+    first and last characters."""
+    out = []
+    for a, b in spans:
+        for m in re.finditer(r"\S+", text[a:b]):
+            first, last = a + m.start(), a + m.end() - 1
+            l0, b0, r0, t0 = tp.get_charbox(first, loose=True)
+            l1, b1, r1, t1 = tp.get_charbox(last, loose=True)
+            out.append(Word(min(l0, l1), height - max(t0, t1), max(r0, r1), height - min(b0, b1), m.group()))
     return out
 
 
@@ -254,8 +291,22 @@ def _grids(page, n: int) -> list[_Grid]:
             continue
         rows = [[" ".join((c or "").split()) if c is not None else None for c in r] for r in t.extract()]
         cells = [list(r.cells) for r in t.rows]
-        out.append(_Grid(n, t.bbox[1], rows, [[_frac(b, page) for b in r] for r in cells], t.bbox))
+        boxes = [[_frac(b, float(page.width), float(page.height)) for b in r] for r in cells]
+        out.append(_Grid(n, t.bbox[1], rows, boxes, t.bbox))
     return out
+
+
+def _aligned(words: list[Word], ruled: list[_Grid], n: int, width: float, height: float) -> list[_Grid]:
+    """The page's tables of aligned figure columns (qa/ingest/pdfcolumns.py) outside its ruled
+    tables, their boxes as fractions of the page."""
+    return [_Grid(n, t.bbox[1], t.rows, [[_frac(b, width, height) for b in r] for r in t.boxes], t.bbox, t.head)
+            for t in find_tables([w for w in words if not _within(w, ruled)])]
+
+
+def _within(box: _Line | Word, grids: list[_Grid]) -> bool:
+    """Whether the middle of a line or word lies in one of the tables."""
+    cx, cy = (box.x0 + box.x1) / 2, (box.top + box.bottom) / 2
+    return any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in (g.bbox for g in grids))
 
 
 def _place(lines: list[_Line], grids: list[_Grid]) -> list[_Line | _Grid]:
@@ -263,22 +314,18 @@ def _place(lines: list[_Line], grids: list[_Grid]) -> list[_Line | _Grid]:
     if not grids:
         return list(lines)
 
-    def inside(ln: _Line) -> bool:
-        cx, cy = (ln.x0 + ln.x1) / 2, (ln.top + ln.bottom) / 2
-        return any(x0 <= cx <= x1 and top <= cy <= bottom for x0, top, x1, bottom in (g.bbox for g in grids))
-
-    out: list[_Line | _Grid] = [ln for ln in lines if not inside(ln)]
+    out: list[_Line | _Grid] = [ln for ln in lines if not _within(ln, grids)]
     for g in sorted(grids, key=lambda g: g.top):
         at = next((k for k, i in enumerate(out) if isinstance(i, _Line) and i.top >= g.top), len(out))
         out.insert(at, g)
     return out
 
 
-def _frac(box, page) -> tuple[float, float, float, float] | None:
+def _frac(box, w: float, h: float) -> tuple[float, float, float, float] | None:
+    """A box in points as fractions of the page's width and height."""
     if box is None:
         return None
     x0, top, x1, bottom = box
-    w, h = float(page.width), float(page.height)
     return (round(x0 / w, 4), round(top / h, 4), round(x1 / w, 4), round(bottom / h, 4))
 
 
@@ -440,9 +487,11 @@ def _table(grid: _Grid, add) -> Table | None:
         return None
     width = max(len(r) for r in rows)
     rows = [r + [None] * (width - len(r)) for r in rows]
-    head = 0
-    while head < len(rows) - 1 and not any(c and _NUMBER.match(c) and not _YEAR.match(c) for c in rows[head][1:]):
-        head += 1
+    head = grid.head
+    if head is None:  # a ruled table: its headings are the rows above the first with figures
+        head = 0
+        while head < len(rows) - 1 and not any(c and _NUMBER.match(c) and not _YEAR.match(c) for c in rows[head][1:]):
+            head += 1
     columns = []
     for j in range(width):
         pieces = []

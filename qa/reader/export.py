@@ -124,6 +124,10 @@ def ship(weights: Path, data: str, limit: int = 2000, progress: bool = True) -> 
     train_meta = {}
     if (run_dir / "train.json").is_file():
         train_meta = json.loads((run_dir / "train.json").read_text(encoding="utf-8"))
+    if train_meta.get("config", {}).get("init") and CARD_FILE.is_file():
+        # trained on from a shipped reader: keep that reader's recipe, so the card tells the whole lineage
+        before = json.loads(CARD_FILE.read_text(encoding="utf-8"))
+        train_meta["initialised_from"] = {"sha256": before.get("sha256"), "training": before.get("training")}
     MODEL_FILE.parent.mkdir(parents=True, exist_ok=True)
     tmp = MODEL_FILE.with_suffix(".tmp")
     tmp.write_bytes(int8.read_bytes())

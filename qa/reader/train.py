@@ -176,7 +176,7 @@ def train(config: TrainConfig, resume: bool = True, progress: bool = True) -> Pa
     out = Path(config.out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(config.seed)
-    torch.set_num_threads(os.cpu_count() or 1)
+    torch.set_num_threads(len(os.sched_getaffinity(0)))  # the cores this process may use (taskset, containers)
     source = Path(model_path())
     tok = load_tokenizer(source)
 
