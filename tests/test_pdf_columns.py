@@ -92,8 +92,9 @@ def test_a_spanning_heading_and_a_wrapped_label(tmp_path):
 
 
 def test_a_statement_with_currency_signs_three_heading_rows_and_narrow_columns(tmp_path):
-    """As US filings print them: "$" set apart at the left of its cell, "Three Months Ended" over
-    "September 30," over the years, a label wrapped after "and", and in a small font."""
+    """As US filings print them: "$" set apart at the left of its cell (on every row), "Three Months
+    Ended" over "September 30," over the years, a label wrapped after "and", a dot leader, dashes and
+    "n/a" for no figure, in a small font."""
     def draw(pdf):
         pdf.set_font("helvetica", "", 7)
         pdf.set_xy(10, 38)
@@ -107,7 +108,8 @@ def test_a_statement_with_currency_signs_three_heading_rows_and_narrow_columns(t
             pdf.cell(18, 4, year, align="R")
         rows = [("Net sales", True, "94,930", "89,498", "296,105", "288,133"),
                 ("Research and", False, "", "", "", ""),
-                ("development", False, "8,006", "7,307", "23,605", "22,608"),
+                ("development", True, "8,006", "7,307", "23,605", "22,608"),
+                ("Other income ..........", True, "412", "-", "1,230", "n/a"),
                 ("Net income", True, "14,736", "22,956", "70,660", "74,039"),
                 ("Diluted earnings per share", True, "0.97", "1.46", "4.60", "4.71")]
         for k, (label, dollar, *values) in enumerate(rows):
@@ -116,7 +118,7 @@ def test_a_statement_with_currency_signs_three_heading_rows_and_narrow_columns(t
             pdf.cell(60, 4, label)
             for j, value in enumerate(values):
                 if dollar:
-                    pdf.set_xy(70 + 18 * j + 2, y)
+                    pdf.set_xy(70 + 18 * j + 0.5, y)  # close to the figure of the column before
                     pdf.cell(4, 4, "$")
                 pdf.set_xy(70 + 18 * j, y)
                 pdf.cell(18, 4, value, align="R")
@@ -127,7 +129,9 @@ def test_a_statement_with_currency_signs_three_heading_rows_and_narrow_columns(t
                              "Three Months Ended September 30, 2023", "Nine Months Ended September 30, 2024",
                              "Nine Months Ended September 30, 2023")
     assert "Net income, Nine Months Ended September 30, 2023: $ 74,039" in doc.text
-    assert "Research and development, Three Months Ended September 30, 2024: 8,006" in doc.text
+    assert "Research and development, Three Months Ended September 30, 2024: $ 8,006" in doc.text
+    assert "Other income, Nine Months Ended September 30, 2024: $ 1,230" in doc.text  # its dot leader left out
+    assert table.rows[2] == ("Other income", "$ 412", "$ -", "$ 1,230", "$ n/a")
     assert table.rows[-1] == ("Diluted earnings per share", "$ 0.97", "$ 1.46", "$ 4.60", "$ 4.71")
 
 
@@ -200,3 +204,26 @@ def test_one_column_of_numbers_needs_a_heading_to_be_a_table():
     assert find(contents) == []  # a contents page: titles and their page numbers
     (table,) = find(_row(88, (370, "2023")) + contents)  # under a heading, the same is a table
     assert table.rows[0] == ["", "2023"] and table.rows[3] == ["Auditor's report", "16"]
+
+
+def test_a_figure_alone_in_its_column_ends_the_table_above_it():
+    rows = [_row(100 + 12 * k, (50, label), (300, a), (400, b))
+            for k, (label, a, b) in enumerate([("Revenue", "1,234", "1,100"), ("Costs", "(800)", "(750)"),
+                                               ("Profit", "434", "350")])]
+    odd = _row(136, (50, "Employees at the year end"), (480, "2,340"))
+    (table,) = find([w for r in rows for w in r] + odd)
+    assert [r[0] for r in table.rows] == ["Revenue", "Costs", "Profit"]
+
+
+def test_two_tables_one_under_the_other_stay_two():
+    def table(y, heading, rows):
+        words = _row(y, (330 - 6 * len(heading[0]), heading[0]), (430 - 6 * len(heading[1]), heading[1]))
+        for k, (label, a, b) in enumerate(rows):
+            words += _row(y + 12 * (k + 1), (50, label), (330 - 6 * len(a), a), (430 - 6 * len(b), b))
+        return words
+
+    first = table(100, ("2023", "2022"), [("Revenue", "1,234", "1,100"), ("Profit", "434", "350")])
+    second = table(136, ("Q4", "Q3"), [("Orders", "310", "290"), ("Returns", "12", "15")])
+    got = find(first + second)
+    assert [t.rows[0][1:] for t in got] == [["2023", "2022"], ["Q4", "Q3"]]
+    assert [[r[0] for r in t.rows[1:]] for t in got] == [["Revenue", "Profit"], ["Orders", "Returns"]]

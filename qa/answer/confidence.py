@@ -5,8 +5,9 @@ The confidence is a logistic model over
   reader      how far the answer's span beats "no answer" in its passage (reader logits / 10)
   rank        1 / (1 + retrieval rank of the sentence its passage was built around)
   dense       cosine of the question and the answer's sentence
-  entity      share of the question's names and numbers found in that sentence or the one
-              before it (1 when it has none)
+  entity      share of the question's names and numbers found in that sentence, the two before
+              it or its document's title, less the years asked that they contradict (1 when it
+              has none; qa/answer/retrieval.py)
 
 (coverage of the question's words, words found nowhere in the corpus and the agreement of the
 dense and lexical retrievers were features too; fitted with the reader they got no weight, so

@@ -80,9 +80,14 @@ def overview(index: Index, retrieved: Retrieved, topic: str, answer: Answer) -> 
     wanted = set(terms(topic))
     if not wanted:
         return None
-    about = [s for s in retrieved.ranked if wanted <= terms_of(index).window(s.sentence)]
+    cached = terms_of(index)
+    about = [s for s in retrieved.ranked if wanted <= cached.window(s.sentence)]
     if not about or retrieved.ranked.index(about[0]) >= WITHIN:
         return None
+    # The sentences that name the topic themselves first: where the topic is a document's title,
+    # retrieval counts its words for every sentence of that document, so one that only follows
+    # such a sentence ("Dr. Smith chaired the signing.") may rank above it.
+    about.sort(key=lambda s: not wanted <= cached.sentence(s.sentence))
     picked, paragraphs = [], []
     for s in about:
         if any(index.same_paragraph(min(p, s.sentence), max(p, s.sentence)) for p in paragraphs):

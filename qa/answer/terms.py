@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import weakref
 
+import numpy as np
+
 from qa.core.text import terms
 from qa.index.store import Index
 
@@ -20,6 +22,9 @@ class Terms:
         self.index = index
         self._sentence: dict[tuple[int, bool], frozenset[str]] = {}
         self._chunk: dict[int, frozenset[str]] = {}
+        self._title: dict[str, frozenset[str]] = {}
+        self._titled: dict[str, frozenset[str]] | None = None  # corpus term -> docs whose title matches it
+        self._rows: dict[str, np.ndarray] | None = None
 
     def sentence(self, i: int, with_section: bool = True) -> frozenset[str]:
         got = self._sentence.get((i, with_section))
@@ -28,14 +33,49 @@ class Terms:
             got = self._sentence[(i, with_section)] = frozenset(terms(f"{s.section} {s.text}" if with_section else s.text))
         return got
 
-    def window(self, i: int) -> frozenset[str]:
+    def window(self, i: int, reach: int = 1) -> frozenset[str]:
         """Sentence ``i`` and the one before it in the same document (with their sections):
-        "During this meeting, ..." needs its predecessor to say which meeting."""
+        "During this meeting, ..." needs its predecessor to say which meeting. With ``reach``
+        2, also the one before that in the same paragraph: a long sentence (the list of who
+        attended) often lies between."""
         own = self.sentence(i)
-        prev = i - 1
-        if prev >= 0 and self.index.sentences[prev].doc_id == self.index.sentences[i].doc_id:
-            return own | self.sentence(prev)
+        sents = self.index.sentences
+        if i >= 1 and sents[i - 1].doc_id == sents[i].doc_id:
+            own = own | self.sentence(i - 1)
+            for k in range(i - 2, max(-1, i - reach - 1), -1):
+                if not self.index.same_paragraph(k, i):
+                    break
+                own = own | self.sentence(k)
         return own
+
+    def title(self, doc_id: str) -> frozenset[str]:
+        """The corpus terms the document's title matches (as ``Vocabulary.matches`` does)."""
+        got = self._title.get(doc_id)
+        if got is None:
+            matches = self.index.vocabulary.matches
+            got = self._title[doc_id] = frozenset().union(
+                *(matches(t) for t in terms(self.index.documents[doc_id].title)))
+        return got
+
+    def titled(self, term: str) -> frozenset[str]:
+        """The documents whose title matches the corpus term ``term`` (one lookup per question
+        term instead of a pass over every title)."""
+        if self._titled is None:
+            by_term: dict[str, set[str]] = {}
+            for doc_id in self.index.documents:
+                for t in self.title(doc_id):
+                    by_term.setdefault(t, set()).add(doc_id)
+            self._titled = {t: frozenset(docs) for t, docs in by_term.items()}
+        return self._titled.get(term, frozenset())
+
+    def rows(self, doc_id: str) -> np.ndarray:
+        """The ids of the document's sentences."""
+        if self._rows is None:
+            by_doc: dict[str, list[int]] = {}
+            for i, s in enumerate(self.index.sentences):
+                by_doc.setdefault(s.doc_id, []).append(i)
+            self._rows = {d: np.array(ids, dtype=np.int64) for d, ids in by_doc.items()}
+        return self._rows.get(doc_id, np.zeros(0, dtype=np.int64))
 
     def chunk(self, ci: int) -> frozenset[str]:
         """Chunk ``ci`` with its section and its document's title."""

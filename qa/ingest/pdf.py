@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 from qa.core.errors import CorpusError
 from qa.core.types import Table
-from qa.ingest.pdfcolumns import Word
+from qa.ingest.pdfcolumns import CURRENCY, Word, is_figure
 from qa.ingest.pdfcolumns import find as find_tables
 
 #: A line this much larger than the body text is a heading.
@@ -76,6 +76,7 @@ class _Grid:
     rows: list[list[str]]
     boxes: list[list[tuple[float, float, float, float] | None]]
     bbox: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)  # in points
+    head: int | None = None  # how many rows are headings; None: guessed from where figures start
 
 
 def junk_title(title: str) -> bool:
@@ -240,8 +241,8 @@ def _figures(lines: list[_Line]) -> bool:
     only (cells read one per line). Prose with a figure here and there costs no word boxes."""
     rows = 0
     for ln in lines:
-        tokens = ln.text.split()
-        trailing = next((k for k, t in enumerate(reversed(tokens)) if not _NUMBER.match(t)), len(tokens))
+        tokens = [t for t in ln.text.split() if t not in CURRENCY]  # "$ 94,930 $ 89,498"
+        trailing = next((k for k, t in enumerate(reversed(tokens)) if not is_figure(t)), len(tokens))
         rows += trailing >= 2 or trailing == len(tokens)
         if rows >= 2:
             return True
@@ -298,7 +299,7 @@ def _grids(page, n: int) -> list[_Grid]:
 def _aligned(words: list[Word], ruled: list[_Grid], n: int, width: float, height: float) -> list[_Grid]:
     """The page's tables of aligned figure columns (qa/ingest/pdfcolumns.py) outside its ruled
     tables, their boxes as fractions of the page."""
-    return [_Grid(n, t.bbox[1], t.rows, [[_frac(b, width, height) for b in r] for r in t.boxes], t.bbox)
+    return [_Grid(n, t.bbox[1], t.rows, [[_frac(b, width, height) for b in r] for r in t.boxes], t.bbox, t.head)
             for t in find_tables([w for w in words if not _within(w, ruled)])]
 
 
@@ -486,9 +487,11 @@ def _table(grid: _Grid, add) -> Table | None:
         return None
     width = max(len(r) for r in rows)
     rows = [r + [None] * (width - len(r)) for r in rows]
-    head = 0
-    while head < len(rows) - 1 and not any(c and _NUMBER.match(c) and not _YEAR.match(c) for c in rows[head][1:]):
-        head += 1
+    head = grid.head
+    if head is None:  # a ruled table: its headings are the rows above the first with figures
+        head = 0
+        while head < len(rows) - 1 and not any(c and _NUMBER.match(c) and not _YEAR.match(c) for c in rows[head][1:]):
+            head += 1
     columns = []
     for j in range(width):
         pieces = []

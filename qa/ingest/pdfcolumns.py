@@ -7,16 +7,17 @@ each row cut into *segments* where the gap between two words is wider than a spa
 then a table is
 
 - a **body**: at least two rows whose segments after the first (the row label) are all figures
-  ("12,018", "(3,120)", "4.8%", "–"), standing in the same columns (their extents overlap), with
-  only a few label-only rows between them (sub-headings; a label wrapped onto a second line is
-  joined to its row);
+  ("12,018", "(3,120)", "4.8%", "$ 1,234" with its sign set apart, "–", "n/a"; dot leaders are
+  left out), standing in the same columns (their extents overlap), with only a few label-only
+  rows between them (sub-headings; a label wrapped onto a second line is joined to its row); a
+  figure alone in a column of its own ends the table before its row;
 - under up to four **heading rows** just above it, whose segments stand over the columns (a
   heading over two columns spans both; "Six months ended" over "31 December 2023" joins into one
-  heading); a caption at the left or a line of prose ends the headings.
+  heading); a caption at the left, a line of prose or a row of figures ends the headings.
 
-Prose, lists and two-column text have no row of aligned figures after a label, so they stay text;
-a list of page numbers (a contents page) has one column and no heading, and needs both to be a
-table.
+Prose, lists and two-column text have no row of aligned figures after a label, so they stay
+text; a table needs a heading row or two columns of figures, so a contents page (titles and
+their page numbers) stays text too.
 """
 
 from __future__ import annotations
@@ -34,8 +35,9 @@ FIGURES_GAP = 0.4
 ROW_GAP = 2.2
 #: Heading rows looked for above a table body.
 HEADING_ROWS = 4
-_FIGURE = re.compile(r"^[(\-–−]?(US)?[£$€¥]?\s?\d[\d,.]*\s?%?\)?$|^[–—-]$|^(nil|n/?a|n\.?m\.?)$", re.I)
-_CURRENCY = {"$", "£", "€", "¥", "US$", "($", "(£", "(€"}
+_FIGURE = re.compile(r"^[(\-–−]?(US)?[£$€¥]?\s?\d[\d,.]*\s?%?\)?$|^(US)?[£$€¥]?\s?([–—-]|nil|n/?a|n\.?m\.?)$", re.I)
+_LEADER = re.compile(r"^[.·…_]{3,}$")
+CURRENCY = {"$", "£", "€", "¥", "US$", "($", "(£", "(€"}
 #: A label line ending so goes on on the next line ("Purchase of property, plant and" ...).
 _GOES_ON = re.compile(r"(,|-|\b(and|of|for|to|in|on|from|the|or|by|with|at))$", re.I)
 _YEAR = re.compile(r"^(19|20)\d\d$")
@@ -85,28 +87,33 @@ class _Row:
 @dataclass
 class Found:
     """A table: heading rows then body rows, a cell's text (None: spanned by the heading to its
-    left) and its box in points (x0, top, x1, bottom) or None; ``bbox`` around all of it."""
+    left) and its box in points (x0, top, x1, bottom) or None; ``bbox`` around all of it; the
+    first ``head`` rows are headings."""
 
     rows: list[list[str | None]]
     boxes: list[list[tuple[float, float, float, float] | None]]
     bbox: tuple[float, float, float, float]
+    head: int
+
+
+def is_figure(token: str) -> bool:
+    """Whether a word or cell is a figure ("12,018", "(3,120)", "4.8%", "$ 1,234", "–", "n/a")."""
+    return bool(_FIGURE.match(token))
 
 
 def find(words: list[Word]) -> list[Found]:
     """The tables of aligned figure columns among a page's words (see the module docstring)."""
     rows = _rows(words)
     out: list[Found] = []
-    i = 0
+    i = taken = 0  # rows before ``taken`` belong to a table found already
     while i < len(rows):
-        body = _body(rows, i)
-        if body is None:
-            i += 1
-            continue
-        end, columns = body
-        head = _headings(rows, i, end, columns)
-        if head or len(columns) >= 2:
-            out.append(_grid(rows[i - head:end], head, columns))
-        i = end
+        end, columns = _body(rows, i)
+        if columns is not None:
+            head = _headings(rows, i, end, columns, taken)
+            if head or len(columns) >= 2:
+                out.append(_grid(rows[i - head:end], head, columns))
+                taken = end
+        i = max(end, i + 1)  # rows a failed body ran over are not tried again: linear in the rows
     return out
 
 
@@ -114,6 +121,7 @@ def _rows(words: list[Word]) -> list[_Row]:
     """Words grouped into visual rows (a word whose middle lies within a row's height joins it),
     top to bottom, each cut into segments at wide gaps."""
     rows: list[list[Word]] = []
+    words = [w for w in words if not _LEADER.match(w.text)]  # dot leaders ("Revenue ....... 1,234")
     for w in sorted(words, key=lambda w: ((w.top + w.bottom) / 2, w.x0)):
         mid = (w.top + w.bottom) / 2
         if rows and rows[-1][0].top <= mid <= rows[-1][0].bottom:
@@ -129,8 +137,10 @@ def _rows(words: list[Word]) -> list[_Row]:
             gap = w.x0 - segs[-1].x1 if segs else 0.0
             # two figures side by side are two cells unless a mere space parts them ("12 018")
             apart = gap > FIGURES_GAP * height and _FIGURE.match(w.text) and _FIGURE.match(segs[-1].text)
-            # a currency sign set apart in its column belongs to the figure after it ("$   1,234")
-            sign = bool(segs) and segs[-1].text in _CURRENCY and bool(_FIGURE.match(w.text))
+            # a currency sign set apart in its column belongs to the figure after it ("$   1,234"),
+            # never to the figure of the column before
+            sign = bool(segs) and segs[-1].text in CURRENCY and bool(_FIGURE.match(w.text))
+            apart = apart or (w.text in CURRENCY and bool(segs) and bool(_FIGURE.match(segs[-1].text)))
             if segs and (gap <= GAP * height or sign) and not apart:
                 s = segs[-1]
                 s.x1, s.top, s.bottom = max(s.x1, w.x1), min(s.top, w.top), max(s.bottom, w.bottom)
@@ -172,10 +182,11 @@ def _add(columns: list[tuple[float, float, int]], figures: list[_Segment]) -> li
     return out
 
 
-def _body(rows: list[_Row], i: int) -> tuple[int, list[list[float]]] | None:
-    """The end (exclusive) and columns of the table body starting at row ``i``, or None."""
+def _body(rows: list[_Row], i: int) -> tuple[int, list[list[float]] | None]:
+    """The end (exclusive) of the rows of figures starting at row ``i``, and their columns when
+    they are a table body (else None)."""
     if rows[i].figures is None or (columns := _add([], rows[i].figures)) is None:
-        return None
+        return i + 1, None
     end = i + 1
     last = i  # the last row with figures
     k = i + 1
@@ -188,12 +199,22 @@ def _body(rows: list[_Row], i: int) -> tuple[int, list[list[float]]] | None:
         elif len(rows[k].segments) != 1 or rows[k].segments[0].x1 > columns[0][0]:
             break  # two texts on a line, or one running into the figures: not a label of this table
         k += 1
+    while any(n < 2 for _, _, n in columns):  # a figure alone in its column ends the table before its row
+        c0, c1, _ = next(c for c in columns if c[2] < 2)
+        odd = next(k for k in range(i, end) if rows[k].figures and any(
+            _overlap(s.x0, s.x1, c0, c1) > 0 for s in rows[k].figures))
+        kept = [k for k in range(i, odd) if rows[k].figures is not None]
+        if len(kept) < 2:
+            return end, None
+        end, columns = kept[-1] + 1, []
+        for k in kept:  # the same rows in the same order as before: each fits again
+            columns = _add(columns, rows[k].figures)
     figure_rows = [r for r in rows[i:end] if r.figures is not None]
-    if len(figure_rows) < 2 or any(n < 2 for _, _, n in columns):
-        return None
+    if len(figure_rows) < 2:
+        return end, None
     labelled = [r for r in figure_rows if not r.segments[0].figure]
     if 2 * len(labelled) < len(figure_rows) or any(r.segments[0].x1 > columns[0][0] for r in labelled):
-        return None  # figures without labels (a chart's axis), or a label running into them (prose)
+        return end, None  # figures without labels (a chart's axis), or a label running into them (prose)
     return end, [[c0, c1] for c0, c1, _ in columns]
 
 
@@ -216,16 +237,16 @@ def _spans(segments: list[_Segment], columns: list[list[float]]) -> list[list[in
     return out
 
 
-def _headings(rows: list[_Row], i: int, end: int, columns: list[list[float]]) -> int:
+def _headings(rows: list[_Row], i: int, end: int, columns: list[list[float]], taken: int) -> int:
     """How many rows above row ``i`` are the table's heading rows: each has a segment over the
     columns that does not start at the labels' left edge (where a caption or prose starts)."""
     left = columns[0][0]
     margin = min(r.segments[0].x0 for r in rows[i:end]) + 2 * rows[i].height
     head = 0
-    while head < HEADING_ROWS and i - head - 1 >= 0:
+    while head < HEADING_ROWS and i - head - 1 >= taken:
         row = rows[i - head - 1]
-        if not _near(row, rows[i - head]):
-            break
+        if not _near(row, rows[i - head]) or any(s.figure and not _YEAR.match(s.text) for s in row.segments):
+            break  # far above, or a row of figures (another table's, or one this table could not take)
         over = [s for s in row.segments if s.x1 > left]
         if not over or len(row.segments) - len(over) > 1 or any(s.x0 < margin for s in over):
             break
@@ -262,7 +283,7 @@ def _grid(rows: list[_Row], head: int, columns: list[list[float]]) -> Found:
     texts, boxes = _join_wrapped(texts, boxes, head)
     x0 = min(s.x0 for r in rows for s in r.segments)
     x1 = max(s.x1 for r in rows for s in r.segments)
-    return Found(texts, boxes, (x0, rows[0].top, x1, rows[-1].bottom))
+    return Found(texts, boxes, (x0, rows[0].top, x1, rows[-1].bottom), head)
 
 
 def _join_wrapped(texts, boxes, head: int):
