@@ -61,7 +61,9 @@ class FaissBackend:
         """The sentence rows of each collection, collections in name order."""
         names = {code: name for name, code in self._codes.items()}
         colls = self._colls["sentence"]
-        return {names[c]: np.flatnonzero(colls == c) for c in sorted(set(colls.tolist()), key=names.get)}
+        order = np.argsort(colls, kind="stable")  # one sort, not a pass per collection
+        codes, starts = np.unique(colls[order], return_index=True)
+        return dict(sorted(zip((names[int(c)] for c in codes), np.split(order, starts[1:]))))
 
     def _build_lexical(self) -> dict[str, tuple[LexicalIndex, np.ndarray]]:
         texts = self._rows_texts()
