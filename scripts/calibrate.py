@@ -3,7 +3,8 @@ corpus, and optionally write them to qa.toml: the seed dev set and the held-out 
 together, so the confidence means the same on the seed and on documents it was not fitted to.
 
     python scripts/calibrate.py testsets/dev.jsonl:corpus \\
-        /tmp/heldout-tune/questions.json:/tmp/heldout-tune/corpus --max-false-abstention 0.08 --write
+        /tmp/heldout-tune/questions.json:/tmp/heldout-tune/corpus \\
+        /tmp/dev19-calib/questions.json:/tmp/dev19-calib/corpus --balance --max-false-abstention 0.12 --write
 
 Each ``TESTSET:CORPUS`` pair is run with the abstain threshold at 0 (the index is built next to
 the corpus, in ``<corpus>/../index``, when missing); the records are pooled and fitted as
@@ -46,25 +47,36 @@ def open_pair(pair: str, base):
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("pairs", nargs="+", metavar="TESTSET:CORPUS")
+    ap.add_argument("pairs", nargs="*", metavar="TESTSET:CORPUS")
     ap.add_argument("--max-false-abstention", type=float, default=None)
     ap.add_argument("--wrong-cost", type=float, default=1.0)
-    ap.add_argument("--records", type=Path, help="also write the pooled records here (JSON)")
+    ap.add_argument("--records", type=Path, help="also write each set's records here (JSON)")
+    ap.add_argument("--from-records", type=Path, help="fit on records an earlier --records wrote, asking nothing")
+    ap.add_argument("--balance", action="store_true",
+                    help="weigh the sets alike in the fit and the threshold (each set's records repeated up to "
+                         "the largest set's size), so a large set of one kind does not decide alone")
     ap.add_argument("--reliability", type=Path, help="write a reliability diagram (PNG), one curve per set")
     ap.add_argument("--write", action="store_true", help="store the weights and thresholds in qa.toml")
     args = ap.parse_args(argv)
+    if bool(args.pairs) == bool(args.from_records):
+        ap.error("give TESTSET:CORPUS pairs or --from-records, one of the two")
     base = load_settings()
-    records, domains = [], {}
+    domains: dict[str, list[dict]] = {}
+    if args.from_records:
+        domains = json.loads(args.from_records.read_text(encoding="utf-8"))["sets"]
     for pair in args.pairs:
         testset, qa = open_pair(pair, base)
         part = run(qa, testset.items, progress=True)
+        name = str(testset.path)  # the path as given: two sets may share a file name
         for r in part:
-            r["id"] = f"{Path(testset.path).name}:{r['id']}"
-        print(f"{testset.path}: {len(part)} questions", file=sys.stderr)
-        domains[Path(testset.path).name] = part
-        records += part
+            r["id"] = f"{name}:{r['id']}"
+        print(f"{name}: {len(part)} questions", file=sys.stderr)
+        domains[name] = part
     if args.records:
-        args.records.write_text(json.dumps(records), encoding="utf-8")
+        args.records.write_text(json.dumps({"sets": domains}), encoding="utf-8")
+    largest = max(len(part) for part in domains.values())
+    records = [r for part in domains.values()
+               for r in part * (max(1, round(largest / len(part))) if args.balance else 1)]
     c = calibrate_records(records, base.confidence_weights, base.abstain_threshold, wrong_cost=args.wrong_cost,
                           max_false_abstention=args.max_false_abstention, current_sure=base.sure_threshold)
     print(calibration_text(c))

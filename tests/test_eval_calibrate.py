@@ -184,3 +184,29 @@ def test_calibration_reports_and_stores_the_sure_threshold():
     assert c.threshold <= c.sure_threshold <= 1.0
     assert c.metrics["sure_precision"] >= C.SURE_PRECISION
     assert f"Sure threshold: {c.sure_threshold:.2f}" in C.calibration_text(c)
+
+
+def test_calibrate_script_refits_from_records_and_balances_the_sets(tmp_path, capsys):
+    """scripts/calibrate.py --from-records fits without asking; --balance repeats the smaller set's
+    records up to the larger's size, so both weigh alike."""
+    import json
+    import sys
+
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    import calibrate as script
+
+    small = [rec(f"s{i}", True, True, 0.8) for i in range(3)] + [rec(f"t{i}", False, False, 0.2) for i in range(3)]
+    records = tmp_path / "records.json"
+    records.write_text(json.dumps({"sets": {"big.jsonl": dataset() * 2, "small.jsonl": small}}), encoding="utf-8")
+    script.main(["--from-records", str(records)])
+    plain = capsys.readouterr().out
+    script.main(["--from-records", str(records), "--balance"])
+    balanced = capsys.readouterr().out
+    # records with signals: big 24 right + 24 not, small 3 + 3 (a forced abstention has none)
+    assert "Fitted on 27 right and 27 wrong" in plain
+    assert "Fitted on 48 right and 48 wrong" in balanced  # the small set's records repeated round(50 / 6) = 8 times
+    assert "small.jsonl:" in balanced and "big.jsonl:" in balanced
+    with pytest.raises(SystemExit):
+        script.main([])  # neither pairs nor records
