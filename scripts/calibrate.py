@@ -4,7 +4,7 @@ together, so the confidence means the same on the seed and on documents it was n
 
     python scripts/calibrate.py testsets/dev.jsonl:corpus \\
         /tmp/heldout-tune/questions.json:/tmp/heldout-tune/corpus \\
-        /tmp/dev19-calib/questions.json:/tmp/dev19-calib/corpus --balance --max-false-abstention 0.12 --write
+        /tmp/dev19-calib/questions.json:/tmp/dev19-calib/corpus --balance --max-false-abstention 0.08 --write
 
 Each ``TESTSET:CORPUS`` pair is run with the abstain threshold at 0 (the index is built next to
 the corpus, in ``<corpus>/../index``, when missing); the records are pooled and fitted as
