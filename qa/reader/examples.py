@@ -84,10 +84,17 @@ class _ArticleIndex:
         idf = {t: math.log(1 + n / c) for t, c in df.items()}
         return cls(sents, idf, sorted(names), sorted(numbers))
 
+    def _overlap(self, question_terms: frozenset[str], sentence_terms: frozenset[str]) -> float:
+        return sum(self.idf.get(t, 0.0) for t in question_terms & sentence_terms)
+
+    def best_within(self, question_terms: frozenset[str], paragraph: int) -> int:
+        """The sentence of ``paragraph`` with the best IDF overlap with the question (the first on a tie)."""
+        scored = [(self._overlap(question_terms, ts), k) for p, k, ts in self.sentences if p == paragraph]
+        return max(scored, key=lambda x: x[0])[1]
+
     def best_elsewhere(self, question_terms: frozenset[str], paragraph: int) -> list[tuple[int, int]]:
         """(paragraph, sentence) of other paragraphs, best IDF overlap with the question first."""
-        scored = [(sum(self.idf.get(t, 0.0) for t in question_terms & ts), p, k)
-                  for p, k, ts in self.sentences if p != paragraph]
+        scored = [(self._overlap(question_terms, ts), p, k) for p, k, ts in self.sentences if p != paragraph]
         scored.sort(key=lambda x: -x[0])
         return [(p, k) for score, p, k in scored[:5] if score > 0]
 
@@ -195,18 +202,13 @@ def unanswerable_examples(articles: list[Article], seed: int = 13, budget: tuple
     for art in articles:
         spans = [sentence_spans(p.context) for p in art.paragraphs]
         index = _ArticleIndex.of(art, spans)
-        first_of = {}
-        for k, (p, _, _) in enumerate(index.sentences):
-            first_of.setdefault(p, k)
         for p, para in enumerate(art.paragraphs):
             sp = spans[p]
             for q in para.questions:
                 if q.answers:
                     continue
-                wanted = frozenset(terms(q.text))
-                overlap = [sum(index.idf.get(t, 0.0) for t in wanted & index.sentences[first_of[p] + k][2])
-                           for k in range(len(sp))]
-                for k in dict.fromkeys([max(range(len(sp)), key=overlap.__getitem__), rng.randrange(len(sp))]):
+                closest = index.best_within(frozenset(terms(q.text)), p)
+                for k in dict.fromkeys([closest, rng.randrange(len(sp))]):
                     lo, hi = grow(sp, k, k, rng.randint(*budget), rng)
                     out.append(Example(q.text, para.context[sp[lo][0]:sp[hi][1]], None, "unanswerable"))
     rng.shuffle(out)
