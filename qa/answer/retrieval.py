@@ -195,9 +195,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
 
     lexical.score(list(cands))
     bm25 = lexical.scores
-    max_bm25 = max((bm25[i] for i in cands), default=0.0)
-    if lex_order:
-        max_bm25 = max(max_bm25, bm25[lex_order[0]])
+    max_bm25 = max((bm25[i] for i in cands), default=0.0)  # lex_order is among the candidates
     dense_rank = {i: r for r, i in enumerate(dense)}
     lex_rank = {i: r for r, i in enumerate(lex_order)}
     weights = settings.fusion_weights
