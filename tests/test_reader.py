@@ -10,7 +10,7 @@ import pytest
 
 from qa.embed.model import model_path
 from qa.reader.encoding import MAX_LENGTH, MAX_QUESTION_TOKENS, best_spans, encode_pairs, load_tokenizer, token_targets
-from qa.reader.examples import _norm, make_examples, sentence_spans, unanswerable_examples
+from qa.reader.examples import _negated, _norm, _removed, make_examples, sentence_spans, unanswerable_examples
 from qa.reader.windows import grow
 from qa.reader.squad import Article, Paragraph, Question, heldout_titles, split
 
@@ -99,14 +99,40 @@ def test_examples_are_seeded_and_negatives_never_hold_the_answer():
     positives = [e for e in ex if e.answer]
     assert len(positives) == 12 and all(e.passage[e.answer[0]:e.answer[1]].isdigit() for e in positives)
     negatives = [e for e in ex if e.answer is None]
-    assert negatives and {e.kind for e in negatives} <= {"paragraph", "article", "swap"}
+    assert negatives and {e.kind for e in negatives} <= {"paragraph", "article", "swap", "removed", "negated"}
+    assert "removed" in {e.kind for e in negatives}
     golds = {q.text: q.answers[0][0] for a in arts for p in a.paragraphs for q in p.questions}
     for e in negatives:
-        if e.kind != "swap":
+        if e.kind == "negated":
+            assert " not " in e.question and e.question.replace(" not", "") in golds
+        elif e.kind != "swap":
             assert _norm(golds[e.question]) not in _norm(e.passage)
         else:  # a name or number of the passage's own question was swapped
             own = next(q for q, g in golds.items() if g in e.passage)
             assert e.question != own and len(e.question.split()) == len(own.split())
+
+
+def test_an_answer_cut_out_leaves_the_rest_of_its_sentence():
+    p = "Societies followed: the Society of Madrid (1865), and the Society of Vienna in 1870 with others."
+    at = p.index("1865")
+    assert _removed(p, (at, at + 4), "1865") == ("Societies followed: the Society of Madrid, and the Society of "
+                                                 "Vienna in 1870 with others.")
+    at = p.index("1870")  # the preposition before it goes with it
+    assert _removed(p, (at, at + 4), "1870") == ("Societies followed: the Society of Madrid (1865), and the "
+                                                 "Society of Vienna with others.")
+    q = "It was 1865, and again 1865 later on in the year."
+    assert _removed(q, (7, 11), "1865") is None  # stated twice: the passage still answers
+    assert _removed("Paris is big.", (0, 5), "Paris") is None  # too little left to be a passage
+
+
+def test_only_questions_safe_to_negate_are_negated():
+    plain = "The FDNY is the second largest fire department in the world."
+    assert _negated("What is the second largest fire department?", plain) == \
+        "What is not the second largest fire department?"
+    assert _negated("Who was elected mayor in 1990?", plain) == "Who was not elected mayor in 1990?"
+    assert _negated("When was the FDNY founded?", plain) is None  # the wh-word is not its subject
+    assert _negated("What is the second largest fire department?", "It is not the largest.") is None
+    assert _negated("What is not the largest department?", plain) is None
 
 
 def test_unanswerable_questions_train_no_answer_over_the_window_retrieval_would_serve():

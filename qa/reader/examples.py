@@ -10,7 +10,16 @@ must learn that a passage does not answer, so some questions also get a negative
   (IDF-weighted) words with the question, with its neighbours: the near misses retrieval makes;
 - ``swap``: the question with one of its names or numbers that the passage states replaced by
   another of the same shape from the article, over the original window (the "looks answerable"
-  questions of SQuAD 2.0).
+  questions of SQuAD 2.0);
+- ``removed``: the question's own window with the answer (and a preposition or article just before
+  it) cut out of its sentence: every other word the question shares with the passage stays, so
+  only the missing answer tells it apart -- the hardest people-written kind, where the passage
+  talks about exactly what is asked but never says it;
+- ``negated``: the question with "not" after its verb ("What is not the largest city...") over a
+  window that states no negation, SQuAD 2.0's negation kind.
+
+The last three follow the kinds of unanswerable question Rajpurkar, Jia and Liang (2018) counted in
+SQuAD 2.0 (entity swap, negation, and questions whose answer the passage lacks).
 
 A negative window never contains the answer text. Everything is drawn from one seeded RNG, so a
 seed gives the same examples.
@@ -29,7 +38,7 @@ from qa.core.text import terms
 from qa.reader.squad import Article
 from qa.reader.windows import grow
 
-KINDS = ("positive", "paragraph", "article", "swap", "unanswerable")
+KINDS = ("positive", "paragraph", "article", "swap", "removed", "negated", "unanswerable")
 
 
 @dataclass(frozen=True)
@@ -120,11 +129,45 @@ def _swap(question: str, passage: str, index: _ArticleIndex, rng: random.Random)
     return question.replace(surface, rng.choice(pool), 1)
 
 
+_BEFORE = re.compile(r"(?:\b(?:in|on|at|by|of|from|to|for|with|about|as|the|a|an)\s+)+$", re.I)
+_NEGATION = re.compile(r"\b(?:not|no|never|none|neither|nor|without)\b|n't", re.I)
+# a question whose wh-word is its subject, followed by "be"/"have"/a modal and a determiner or a
+# lower-case word: "not" after the verb negates it ("Who was the first..." -> "Who was not the first...")
+_NEGATABLE = re.compile(r"^((?:who|what|which(?:\s+[a-z]+)?)\s+(?:is|was|are|were|has|had|have|can|could|will|would))"
+                        r"\s+(?=(?:the|a|an|one|[a-z]+ed)\b)")
+
+
+def _removed(passage: str, span: tuple[int, int], answer_text: str) -> str | None:
+    """``passage`` with the answer at ``span`` (and a preposition or article just before it) cut out;
+    None when the answer is stated again elsewhere or too little of its sentence would remain."""
+    start, end = span
+    before = _BEFORE.search(passage[:start])
+    cut = before.start() if before else start
+    text = (passage[:cut].rstrip() + " " + passage[end:].lstrip()).strip()
+    text = re.sub(r"\s*\(\s*[,;]?\s*\)", "", text)  # brackets the answer filled alone
+    text = re.sub(r"\s+([,.;:)]|'s\b)", r"\1", text)
+    wanted = _norm(answer_text)
+    if not wanted or wanted in _norm(text) or len(text) < 0.6 * len(passage):
+        return None
+    return text
+
+
+def _negated(question: str, passage: str) -> str | None:
+    """The question negated after its verb, or None when its form is not one that is safe to negate
+    or the passage negates anything (it might then answer the negated question)."""
+    if _NEGATION.search(question) or _NEGATION.search(passage):
+        return None
+    found = _NEGATABLE.match(question[0].lower() + question[1:])
+    if not found:
+        return None
+    return question[:found.end(1)] + " not " + question[found.end():]
+
+
 def make_examples(articles: list[Article], seed: int = 13, negative_rate: float = 0.55,
                   budget: tuple[int, int] = (200, 650), progress: bool = False) -> list[Example]:
     """Every answerable question's own window, plus one negative for a ``negative_rate`` share
-    of them (its kind drawn ``paragraph`` 35%, ``article`` 40%, ``swap`` 25%, falling back to
-    another kind where one cannot be made)."""
+    of them (its kind drawn by ``NEGATIVE_MIX``, falling back to another kind where one cannot be
+    made)."""
     rng = random.Random(seed)
     out: list[Example] = []
     arts = articles
@@ -149,18 +192,33 @@ def make_examples(articles: list[Article], seed: int = 13, negative_rate: float 
                 passage = para.context[w_start:w_end]
                 out.append(Example(q.text, passage, (a_start - w_start, a_end - w_start), "positive"))
                 if rng.random() < negative_rate:
-                    neg = _negative(art, spans, index, p, (lo, hi), q.text, text, passage, budget, rng)
+                    neg = _negative(art, spans, index, p, (lo, hi), q.text, text, passage,
+                                    (a_start - w_start, a_end - w_start), budget, rng)
                     if neg is not None:
                         out.append(neg)
     rng.shuffle(out)
     return out
 
 
-def _negative(art, spans, index, p, answer_sentences, question, answer_text, passage, budget, rng) -> Example | None:
+#: How often each kind of negative is drawn (falling back to the others where it cannot be made).
+NEGATIVE_MIX = {"paragraph": 25, "article": 30, "swap": 15, "removed": 20, "negated": 10}
+
+
+def _negative(art, spans, index, p, answer_sentences, question, answer_text, passage, answer_span, budget,
+              rng) -> Example | None:
     wanted = _norm(answer_text)
-    kinds = ["paragraph"] * 35 + ["article"] * 40 + ["swap"] * 25
-    first = rng.choice(kinds)
-    for kind in [first] + [k for k in ("article", "paragraph", "swap") if k != first]:
+    first = rng.choices(list(NEGATIVE_MIX), weights=list(NEGATIVE_MIX.values()))[0]
+    for kind in [first] + [k for k in ("article", "paragraph", "removed", "swap", "negated") if k != first]:
+        if kind == "removed":
+            text = _removed(passage, answer_span, answer_text)
+            if text is not None:
+                return Example(question, text, None, "removed")
+            continue
+        if kind == "negated":
+            negated = _negated(question, passage)
+            if negated is not None:
+                return Example(negated, passage, None, "negated")
+            continue
         if kind == "swap":
             swapped = _swap(question, passage, index, rng)
             if swapped is not None:

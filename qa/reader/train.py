@@ -48,7 +48,9 @@ class TrainConfig:
     max_examples: int = 0  # 0: all
     checkpoint_every: int = 250
     bf16: str = "auto"  # auto | on | off
-    init: str = ""  # an int8 reader graph to go on training (qa.reader.warmstart); "": the packaged MiniLM
+    # a reader to go on training: its fp32 weights (.pt) or its int8 graph (qa.reader.warmstart);
+    # "": the packaged MiniLM
+    init: str = ""
     # A SQuAD 2.0 file with people-written unanswerable questions, and which of its articles to
     # train on: their questions (answerable and not) join the examples ``extra_repeat`` times,
     # each time with other windows.
@@ -193,7 +195,9 @@ def train(config: TrainConfig, resume: bool = True, progress: bool = True) -> Pa
     log.info("%d examples (%d after truncation), %d steps", len(examples), len(rows), total)
 
     model = SpanReader.build(source)
-    if config.init:
+    if config.init.endswith(".pt"):
+        model.load_state_dict(torch.load(config.init, map_location="cpu", weights_only=True))
+    elif config.init:
         from qa.reader.warmstart import state_dict_from_onnx
 
         model.load_state_dict(state_dict_from_onnx(Path(config.init)))

@@ -248,8 +248,8 @@ def train():
 @click.option("--max-examples", type=click.IntRange(0), default=0, help="Use only this many examples (0: all).")
 @click.option("--no-resume", is_flag=True, help="Start again even if OUT holds a checkpoint.")
 @click.option("--init", type=click.Path(dir_okay=False, exists=True), default=None,
-              help="Go on training this int8 reader (e.g. qa/models/reader-int8.onnx) instead of starting "
-                   "from the packaged MiniLM.")
+              help="Go on training this reader instead of starting from the packaged MiniLM: the fp32 "
+                   "weights of a run (.pt) or the shipped int8 graph (qa/models/reader-int8.onnx).")
 @click.option("--unanswerable", type=click.Path(dir_okay=False, exists=True), default=None,
               help="A SQuAD 2.0 file whose people-written unanswerable questions join the training "
                    "(with --articles).")
