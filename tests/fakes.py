@@ -113,12 +113,19 @@ class FakeReader:
     def warm_up(self) -> None:
         pass
 
-    def read(self, question: str, passages: list[str], widen: float = 0.0) -> list[Span | None]:
+    def read(self, question: str, passages: list[str], widen: float = 0.0,
+             allowed: list[list[tuple[int, int]] | None] | None = None) -> list[Span | None]:
         self.calls.append((question, len(passages)))
         want = self.answers.get(question)
         out = []
-        for text in passages:
+        for r, text in enumerate(passages):
             at = text.find(want) if want else -1
+            ranges = allowed[r] if allowed else None
+            if ranges is not None and not ranges:
+                out.append(None)
+                continue
+            if at >= 0 and ranges and not any(lo <= at and at + len(want) <= hi for lo, hi in ranges):
+                at = -1
             if at >= 0:
                 out.append(Span(at, at + len(want), score=8.0, null=2.0))
             elif text.strip():

@@ -12,6 +12,7 @@ from qa.embed.model import model_path
 from qa.reader.encoding import MAX_LENGTH, MAX_QUESTION_TOKENS, best_spans, encode_pairs, load_tokenizer, token_targets
 from qa.reader.examples import _negated, _norm, _removed, make_examples, sentence_spans, unanswerable_examples
 from qa.reader.windows import grow
+from qa.answer.read import dated_ranges
 from qa.reader.squad import Article, Paragraph, Question, heldout_titles, split
 
 
@@ -231,3 +232,35 @@ def test_a_follow_up_answers_from_the_passage_it_is_about_when_that_passage_answ
     assert max([elsewhere, weak_here], key=lambda r: r.preference) is weak_here
     no_answer_here = Reading(anchor, Span(10, 27, score=3.0, null=4.0))  # "no answer" wins there
     assert max([elsewhere, no_answer_here], key=lambda r: r.preference) is elsewhere
+
+
+def test_a_year_asked_keeps_the_answer_to_the_sentences_of_that_year():
+    text = ("The dialogue began in Astana. On 4 March 2005 they met in Tashkent. On 5 June 2006 a meeting was "
+            "held in Tokyo. There, they agreed to meet again. In 2005 and 2006 aid grew.")
+    sentences = sentence_spans(text)
+    spans = dated_ranges("Where was the 2005 meeting held?", sentences, text)
+    kept = [text[a:b] for a, b in spans]
+    # undated before the first date, then the 2005 sentence (adjacent ones joined), and the one naming both
+    assert kept == ["The dialogue began in Astana. On 4 March 2005 they met in Tashkent.", "In 2005 and 2006 aid grew."]
+    # "There, ..." takes the date of the sentence before it
+    assert [text[a:b] for a, b in dated_ranges("What did they agree in 2006?", sentences, text)] == [
+        "The dialogue began in Astana.",
+        "On 5 June 2006 a meeting was held in Tokyo. There, they agreed to meet again. In 2005 and 2006 aid grew."]
+    assert dated_ranges("Where did they meet?", sentences, text) is None
+    assert dated_ranges("What happened in 1999?", sentences[1:3], text) == []  # all of it dated otherwise
+
+
+def test_a_span_is_found_only_where_it_is_allowed():
+    passage = "Tashkent hosted it. Tokyo hosted it."
+    tashkent, tokyo = (0, 19), (20, len(passage))
+    enc = encode_pairs(load_tokenizer(model_path()), ["Where?"], [passage], 64)
+    start = np.zeros((1, enc.input_ids.shape[1]), dtype=np.float32)
+    end = np.zeros_like(start)
+    tokyo_token = next(k for k, (a, b) in enumerate(enc.offsets[0]) if enc.token_type_ids[0, k] == 1 and a == 20)
+    start[0, tokyo_token] = end[0, tokyo_token] = 5.0  # the reader prefers "Tokyo"
+    best = best_spans(enc, start, end)[0]
+    assert passage[best.start:best.end] == "Tokyo"
+    only = best_spans(enc, start, end, allowed=[[tashkent]])[0]
+    assert tashkent[0] <= only.start and only.end <= tashkent[1]
+    assert best_spans(enc, start, end, allowed=[[]]) == [None]  # nowhere allowed: no span
+    assert best_spans(enc, start, end, allowed=[[tokyo]])[0].start == 20

@@ -8,6 +8,7 @@ passage's no-answer score. The answer is the span that beats "no answer" by the 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from qa.index.store import Index
@@ -86,8 +87,45 @@ def passages(index: Index, retrieved: Retrieved, n: int, budget: int = PASSAGE_C
     return out
 
 
+_YEAR = re.compile(r"\b(1\d{3}|20\d{2})\b")
+
+
+def dated_ranges(question: str, sentences: list[tuple[int, int]], text: str) -> list[tuple[int, int]] | None:
+    """Where in a passage an answer to a question that names a year may lie: the sentences dated
+    to a year it asks about, a sentence without a year taking the date of the last dated sentence
+    before it (the same event goes on: "On 5 June 2006 a meeting was held in Tokyo. There, ...").
+    Sentences before the first date are undated and stay. None (anywhere) when the question names
+    no year; an empty list when the passage dates all it says to other years.
+
+    "Where was the 2005 meeting held?" over "In 2005 they met in Tashkent. In 2006 a meeting was
+    held in Tokyo." read Tokyo: the reader weighs the words "meeting was held" above the year."""
+    asked = set(_YEAR.findall(question))
+    if not asked:
+        return None
+    keep, date = [], None
+    for start, end in sentences:
+        years = set(_YEAR.findall(text[start:end]))
+        if years:
+            date = years
+        if date is None or date & asked:
+            if keep and not text[keep[-1][1]:start].strip():  # next to the last one kept: a span may run on
+                keep[-1] = (keep[-1][0], end)
+            else:
+                keep.append((start, end))
+    return keep
+
+
 def read(reader, index: Index, question: str, found: list[Passage], widen: float = 0.0) -> list[Reading]:
-    """Each passage's best span, in passage order (passages with no span are left out)."""
-    texts = [index.documents[index.sentences[p.sentence].doc_id].text[p.start:p.end] for p in found]
-    spans: list[Span | None] = reader.read(question, texts, widen=widen)
+    """Each passage's best span, in passage order (passages with no span are left out); a question
+    that names a year is answered from the sentences of that year where a passage has them
+    (``dated_ranges``)."""
+    texts, allowed = [], []
+    for p in found:
+        doc = index.documents[index.sentences[p.sentence].doc_id].text
+        texts.append(doc[p.start:p.end])
+        sentences = [(index.sentences[k].start - p.start, index.sentences[k].end - p.start)
+                     for k in range(p.first, p.last + 1)]
+        allowed.append(dated_ranges(question, sentences, texts[-1]))
+    spans: list[Span | None] = reader.read(question, texts, widen=widen,
+                                           allowed=None if all(a is None for a in allowed) else allowed)
     return [Reading(p, replace(s, start=p.start + s.start, end=p.start + s.end)) for p, s in zip(found, spans) if s]

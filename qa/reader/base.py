@@ -20,8 +20,10 @@ class SpanReader(Protocol):
     def warm_up(self) -> None:
         """Load the model now (else on the first ``read``)."""
 
-    def read(self, question: str, passages: list[str], widen: float = 0.0) -> list[Span | None]:
-        """The best span of each passage (offsets into it), None where it holds none."""
+    def read(self, question: str, passages: list[str], widen: float = 0.0,
+             allowed: list[list[tuple[int, int]] | None] | None = None) -> list[Span | None]:
+        """The best span of each passage (offsets into it), None where it holds none; ``allowed``:
+        per passage, the character ranges its span must lie in (None: anywhere)."""
 
 
 def load_reader(model: str = "") -> SpanReader:

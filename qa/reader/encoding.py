@@ -117,10 +117,13 @@ class Span:
 
 
 def best_spans(enc: Encoded, start_logits: np.ndarray, end_logits: np.ndarray,
-               max_answer_tokens: int = MAX_ANSWER_TOKENS, widen: float = 0.0) -> list[Span | None]:
+               max_answer_tokens: int = MAX_ANSWER_TOKENS, widen: float = 0.0,
+               allowed: list[list[tuple[int, int]] | None] | None = None) -> list[Span | None]:
     """The best-scoring span of each row (start <= end, at most ``max_answer_tokens`` long,
     passage tokens only); None for a row with no passage tokens. With ``widen``, the longest span
-    around the best one that scores within ``widen`` of it (its score stays the best one's)."""
+    around the best one that scores within ``widen`` of it (its score stays the best one's).
+    ``allowed[r]``, where not None, are the character ranges of row ``r``'s passage a span may lie
+    in (one range; none: the row gives no span)."""
     out: list[Span | None] = []
     for r in range(len(start_logits)):
         last = int(enc.passage_ends[r])
@@ -134,6 +137,15 @@ def best_spans(enc: Encoded, start_logits: np.ndarray, end_logits: np.ndarray,
         scores = s[:, None] + e[None, :]
         i, j = np.indices((n, n))
         scores[(j < i) | (j - i >= max_answer_tokens)] = -np.inf
+        ranges = allowed[r] if allowed else None
+        if ranges is not None:
+            off = enc.offsets[r][first:last]
+            inside = np.array([[lo <= off[k][0] and off[k][1] <= hi for lo, hi in ranges] for k in range(n)],
+                              dtype=bool).reshape(n, len(ranges))
+            scores[~(inside[:, None, :] & inside[None, :, :]).any(axis=2)] = -np.inf  # start and end in one range
+            if not np.isfinite(scores).any():
+                out.append(None)
+                continue
         flat = int(np.argmax(scores))
         a, b = divmod(flat, n)
         best = float(scores[a, b])

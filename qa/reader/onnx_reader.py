@@ -81,10 +81,11 @@ class Reader:
         start, end = self._session.run(None, enc.feed())
         return enc, np.asarray(start), np.asarray(end)
 
-    def read(self, question: str, passages: list[str], widen: float = 0.0) -> list[Span | None]:
-        """The best span of each passage for ``question`` (None for an empty passage); ``widen``:
-        see ``encoding.best_spans``."""
+    def read(self, question: str, passages: list[str], widen: float = 0.0,
+             allowed: list[list[tuple[int, int]] | None] | None = None) -> list[Span | None]:
+        """The best span of each passage for ``question`` (None for an empty passage); ``widen`` and
+        ``allowed``: see ``encoding.best_spans``."""
         if not passages:
             return []
         enc, start, end = self.logits([question] * len(passages), passages)
-        return best_spans(enc, start, end, widen=widen)
+        return best_spans(enc, start, end, widen=widen, allowed=allowed)
