@@ -248,6 +248,9 @@ def test_a_year_asked_keeps_the_answer_to_the_sentences_of_that_year():
         "On 5 June 2006 a meeting was held in Tokyo. There, they agreed to meet again. In 2005 and 2006 aid grew."]
     assert dated_ranges("Where did they meet?", sentences, text) is None
     assert dated_ranges("What happened in 1999?", sentences[1:3], text) == []  # all of it dated otherwise
+    # a passage that starts after the paragraph's date takes it
+    assert dated_ranges("What did they agree in 2005?", sentences[3:4], text, date={"2006"}) == []
+    assert dated_ranges("What did they agree in 2006?", sentences[3:4], text, date={"2006"}) == [sentences[3]]
 
 
 def test_a_span_is_found_only_where_it_is_allowed():

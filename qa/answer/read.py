@@ -90,19 +90,21 @@ def passages(index: Index, retrieved: Retrieved, n: int, budget: int = PASSAGE_C
 _YEAR = re.compile(r"\b(1\d{3}|20\d{2})\b")
 
 
-def dated_ranges(question: str, sentences: list[tuple[int, int]], text: str) -> list[tuple[int, int]] | None:
+def dated_ranges(question: str, sentences: list[tuple[int, int]], text: str,
+                 date: set[str] | None = None) -> list[tuple[int, int]] | None:
     """Where in a passage an answer to a question that names a year may lie: the sentences dated
     to a year it asks about, a sentence without a year taking the date of the last dated sentence
     before it (the same event goes on: "On 5 June 2006 a meeting was held in Tokyo. There, ...").
-    Sentences before the first date are undated and stay. None (anywhere) when the question names
-    no year; an empty list when the passage dates all it says to other years.
+    Sentences before the first date take ``date`` (the years of the paragraph's last dated sentence
+    before the passage), and stay when there is none. None (anywhere) when the question names no
+    year; an empty list when the passage dates all it says to other years.
 
     "Where was the 2005 meeting held?" over "In 2005 they met in Tashkent. In 2006 a meeting was
     held in Tokyo." read Tokyo: the reader weighs the words "meeting was held" above the year."""
     asked = set(_YEAR.findall(question))
     if not asked:
         return None
-    keep, date = [], None
+    keep = []
     for start, end in sentences:
         years = set(_YEAR.findall(text[start:end]))
         if years:
@@ -115,6 +117,19 @@ def dated_ranges(question: str, sentences: list[tuple[int, int]], text: str) -> 
     return keep
 
 
+def _date_before(index: Index, first: int, doc: str) -> set[str] | None:
+    """The years of the last sentence that names one before sentence ``first`` in its paragraph
+    (within ``REACH``): "The 4th meeting took place on 10 November 2012... During this meeting,
+    Japan pledged..." dates a passage that starts at "During this meeting"."""
+    k = first
+    while k > 0 and first - k < REACH and index.same_paragraph(k - 1, first):
+        k -= 1
+        years = set(_YEAR.findall(doc[index.sentences[k].start:index.sentences[k].end]))
+        if years:
+            return years
+    return None
+
+
 def read(reader, index: Index, question: str, found: list[Passage], widen: float = 0.0) -> list[Reading]:
     """Each passage's best span, in passage order (passages with no span are left out); a question
     that names a year is answered from the sentences of that year where a passage has them
@@ -125,7 +140,7 @@ def read(reader, index: Index, question: str, found: list[Passage], widen: float
         texts.append(doc[p.start:p.end])
         sentences = [(index.sentences[k].start - p.start, index.sentences[k].end - p.start)
                      for k in range(p.first, p.last + 1)]
-        allowed.append(dated_ranges(question, sentences, texts[-1]))
+        allowed.append(dated_ranges(question, sentences, texts[-1], _date_before(index, p.first, doc)))
     spans: list[Span | None] = reader.read(question, texts, widen=widen,
                                            allowed=None if all(a is None for a in allowed) else allowed)
     return [Reading(p, replace(s, start=p.start + s.start, end=p.start + s.end)) for p, s in zip(found, spans) if s]
