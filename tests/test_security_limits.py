@@ -403,7 +403,7 @@ def test_builds_and_uploads_read_through_the_limits(tmp_path, monkeypatch):
 
     corpus = tmp_path / "corpus"
     corpus.mkdir()
-    (corpus / "slow.pdf").write_bytes(slow_pdf(300_000))
+    (corpus / "slow.pdf").write_bytes(slow_pdf(1_000_000))  # past 2 s on an idle machine too (300,000 was not)
     (corpus / "harbour.txt").write_text("= Harbour =\n\nThe harbour opened in 1999.\n", encoding="utf-8")
     qa = QA(Settings().replace(corpus_dir=corpus, index_dir=tmp_path / "index", extract_seconds=2.0),
             embedder=FakeEmbedder())
@@ -411,7 +411,7 @@ def test_builds_and_uploads_read_through_the_limits(tmp_path, monkeypatch):
     assert "extract_seconds" in manifest["skipped"]["slow.pdf"] and "harbour.txt" not in manifest["skipped"]
     assert manifest["counts"]["documents"] == 1
     with Sandbox(Limits(seconds=2.0)) as sandbox, pytest.raises(CorpusError, match="extract_seconds"):
-        add_file(tmp_path / "corpus", "slow2.pdf", slow_pdf(300_000), sandbox=sandbox)
+        add_file(tmp_path / "corpus", "slow2.pdf", slow_pdf(1_000_000), sandbox=sandbox)
     assert not (corpus / "slow2.pdf").exists()
 
 
