@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 from qa.index.store import Index
 from qa.reader.encoding import Span
 from qa.reader.windows import grow
-from qa.answer.retrieval import Retrieved
+from qa.answer.retrieval import YEAR, Retrieved
 
 #: Characters of a passage (training drew 200-650; ~110 tokens, which keeps reading 4 of them
 #: within the latency budget on two cores).
@@ -87,7 +87,7 @@ def passages(index: Index, retrieved: Retrieved, n: int, budget: int = PASSAGE_C
     return out
 
 
-_YEAR = re.compile(r"\b(1\d{3}|20\d{2})\b")
+_YEAR = re.compile(rf"\b(?:{YEAR.pattern})\b")  # the years retrieval weighs, found in running text
 
 
 def dated_ranges(question: str, sentences: list[tuple[int, int]], text: str,
@@ -134,13 +134,14 @@ def read(reader, index: Index, question: str, found: list[Passage], widen: float
     """Each passage's best span, in passage order (passages with no span are left out); a question
     that names a year is answered from the sentences of that year where a passage has them
     (``dated_ranges``)."""
-    texts, allowed = [], []
-    for p in found:
-        doc = index.documents[index.sentences[p.sentence].doc_id].text
-        texts.append(doc[p.start:p.end])
-        sentences = [(index.sentences[k].start - p.start, index.sentences[k].end - p.start)
-                     for k in range(p.first, p.last + 1)]
-        allowed.append(dated_ranges(question, sentences, texts[-1], _date_before(index, p.first, doc)))
-    spans: list[Span | None] = reader.read(question, texts, widen=widen,
-                                           allowed=None if all(a is None for a in allowed) else allowed)
+    docs = [index.documents[index.sentences[p.sentence].doc_id].text for p in found]
+    texts = [doc[p.start:p.end] for p, doc in zip(found, docs)]
+    allowed = None
+    if _YEAR.search(question):  # the dating is only for questions that name a year
+        allowed = []
+        for p, doc, text in zip(found, docs, texts):
+            sentences = [(index.sentences[k].start - p.start, index.sentences[k].end - p.start)
+                         for k in range(p.first, p.last + 1)]
+            allowed.append(dated_ranges(question, sentences, text, _date_before(index, p.first, doc)))
+    spans: list[Span | None] = reader.read(question, texts, widen=widen, allowed=allowed)
     return [Reading(p, replace(s, start=p.start + s.start, end=p.start + s.end)) for p, s in zip(found, spans) if s]

@@ -69,7 +69,7 @@ MAX_TITLED_SENTENCES = 20000
 
 
 #: A year, as ``qa.core.text.terms`` leaves it ("2005").
-_YEAR = re.compile(r"1[0-9]{3}|20[0-9]{2}")
+YEAR = re.compile(r"1[0-9]{3}|20[0-9]{2}")
 
 
 def _entity(entity_sets: list[frozenset[str]], window: frozenset[str], given: frozenset[str],
@@ -82,7 +82,7 @@ def _entity(entity_sets: list[frozenset[str]], window: frozenset[str], given: fr
     2022 too.)"""
     have = window | given
     found = sum(1 for m in entity_sets if not m.isdisjoint(have))
-    if years and any(_YEAR.fullmatch(t) for t in window):
+    if years and any(YEAR.fullmatch(t) for t in window):
         found -= sum(1 for y in years if y not in have)
     return max(0.0, found / len(entity_sets))
 
@@ -180,7 +180,7 @@ def retrieve(index: Index, qvec: np.ndarray, analysis: QuestionAnalysis, setting
     q_sets = [matches(t) for t in qterms]
     focus_sets = [matches(t) for t in analysis.focus_terms]
     entity_sets = [matches(t) for t in analysis.entities]
-    years = [t for t in analysis.entities if _YEAR.fullmatch(t)]
+    years = [t for t in analysis.entities if YEAR.fullmatch(t)]
     q_union = frozenset().union(*q_sets)
     cached = terms_of(index)
     sent_terms = cached.sentence
