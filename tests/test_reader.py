@@ -229,9 +229,31 @@ def test_a_follow_up_answers_from_the_passage_it_is_about_when_that_passage_answ
     other = Passage(9, 9, 9, 200, 300, 0)
     elsewhere = Reading(other, Span(210, 230, score=9.0, null=4.0))  # margin 5
     weak_here = Reading(anchor, Span(10, 27, score=5.0, null=4.1))  # margin 0.9: it does answer
-    assert max([elsewhere, weak_here], key=lambda r: r.preference) is weak_here
+    assert weak_here.follows_up and not elsewhere.follows_up
     no_answer_here = Reading(anchor, Span(10, 27, score=3.0, null=4.0))  # "no answer" wins there
-    assert max([elsewhere, no_answer_here], key=lambda r: r.preference) is elsewhere
+    assert not no_answer_here.follows_up
+
+
+def test_the_answer_is_the_span_the_confidence_trusts_most_not_the_largest_margin(tiny_qa):
+    """A slightly larger margin in a passage retrieval ranked low loses to the top passage's span
+    when the confidence weighs the rank; with no weight on the rank, the margin decides."""
+    from qa.answer.compose import _from_reader
+    from qa.answer.read import Reading, passages
+    from qa.answer.retrieval import retrieve
+    from qa.reader.encoding import Span
+
+    index = tiny_qa.index
+    _, query, analysis = tiny_qa.prepare("When was the treaty signed?")
+    retrieved = retrieve(index, tiny_qa.embedder.encode([query])[0], analysis, tiny_qa.settings)
+    top, low = passages(index, retrieved, 4)[0], passages(index, retrieved, 4)[-1]
+    assert top.rank < low.rank
+    readings = [Reading(low, Span(low.start, low.start + 5, score=6.0, null=1.0)),  # margin 5.0
+                Reading(top, Span(top.start, top.start + 5, score=5.8, null=1.0))]  # margin 4.8
+    by_rank = {"bias": 0.0, "reader": 1.0, "rank": 5.0, "dense": 0.0, "entity": 0.0}
+    sentence, start, _, feats = _from_reader(index, retrieved, analysis, readings, by_rank)
+    assert start == top.start and feats["reader"] == 0.48
+    sentence, start, _, feats = _from_reader(index, retrieved, analysis, readings, dict(by_rank, rank=0.0))
+    assert start == low.start and feats["reader"] == 0.5
 
 
 def test_a_year_asked_keeps_the_answer_to_the_sentences_of_that_year():

@@ -2,8 +2,9 @@
 citations with exact offsets, a calibrated confidence, and an honest "the documents do not say"
 when support is weak.
 
-The answer is the span that beats "no answer" by the most in the passages read (qa/answer/read.py),
-a slice of a corpus document; a list question whose span lies in a list gets the whole list.
+The answer is the span, among the passages' best ones (qa/answer/read.py), that the calibrated
+confidence trusts most, a slice of a corpus document; a list question whose span lies in a list
+gets the whole list.
 Its confidence is a logistic model over the reader's margin and a few retrieval signals
 (qa/answer/confidence.py), fitted by ``scripts/calibrate.py``.
 """
@@ -66,7 +67,8 @@ def compose(
     if not retrieved.ranked or not readings:
         answer.message = NO_TERMS_MESSAGE if not analysis.terms else ABSTAIN_MESSAGE
         return answer
-    best_sentence, a_start, a_end, feats = _from_reader(index, retrieved, analysis, readings)
+    best_sentence, a_start, a_end, feats = _from_reader(index, retrieved, analysis, readings,
+                                                        settings.confidence_weights)
     answer.score = confidence(feats, settings.confidence_weights)
     answer.signals = feats
     sent = index.sentences[best_sentence]
@@ -105,11 +107,27 @@ def compose(
     return answer
 
 
-def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis, readings: list[Reading]):
-    """The span that beats "no answer" by the most, the sentence it lies in, and the features."""
-    best = max(readings, key=lambda r: r.preference)
-    p = best.passage
-    sentence = next((k for k in range(p.first, p.last + 1) if index.sentences[k].end > best.span.start), p.sentence)
+def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis, readings: list[Reading],
+                 weights: dict):
+    """The span the calibrated confidence trusts most (a follow-up's own passage first, when it
+    answers there), the sentence it lies in, and its features.
+
+    Each passage's span is scored with all the confidence's features, not by the reader's margin
+    alone: the margin compares a span with "no answer" in its own passage only, while the
+    passage's retrieval rank, its similarity to the question and the question's names found
+    around it say which passage is about the question (docs/quality.md: the evidence is the
+    first citation more often, and answers are right more often)."""
+    signals = {s.sentence: s.signals for s in retrieved.ranked}
+    scored = []
+    for reading in readings:
+        p = reading.passage
+        sentence = next((k for k in range(p.first, p.last + 1) if index.sentences[k].end > reading.span.start),
+                        p.sentence)
+        sig = signals.get(sentence, {})
+        feats = features(reader=reading.span.margin / 10.0, rank=1.0 / (1.0 + p.rank), dense=sig.get("dense", 0.0),
+                         entity=sig.get("entity", 1.0))
+        scored.append(((reading.follows_up, confidence(feats, weights)), reading, sentence, feats))
+    _, best, sentence, feats = max(scored, key=lambda t: t[0])
     a_start, a_end = best.span.start, best.span.end
     if analysis.expected_span == "list":
         # A list question whose answer lies in a list (an item, or the line introducing one) gets
@@ -118,7 +136,4 @@ def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis,
         if region:
             a_start = min(a_start, index.sentences[region[0]].start)
             a_end = max(a_end, index.sentences[region[1]].end)
-    sig = next((s.signals for s in retrieved.ranked if s.sentence == sentence), {})
-    feats = features(reader=best.span.margin / 10.0, rank=1.0 / (1.0 + p.rank), dense=sig.get("dense", 0.0),
-                     entity=sig.get("entity", 1.0))
     return sentence, a_start, a_end, feats

@@ -3,7 +3,8 @@
 A passage is a ranked sentence widened by whole neighbouring sentences of its paragraph, up to
 ``PASSAGE_CHARS`` -- the shape the reader was trained on (qa/reader/examples.py). The best few
 distinct passages are read in one batch; each gives its best span with a score and the
-passage's no-answer score. The answer is the span that beats "no answer" by the most.
+passage's no-answer score. ``compose`` chooses the answer among these spans by the calibrated
+confidence (qa/answer/compose.py).
 """
 
 from __future__ import annotations
@@ -42,9 +43,9 @@ class Reading:
     span: Span
 
     @property
-    def preference(self) -> tuple[bool, float]:
-        """What the answer is chosen by (the largest wins): first whether the span answers from the
-        passage a follow-up is about, then its margin over "no answer".
+    def follows_up(self) -> bool:
+        """Whether the span answers from the passage a follow-up is about: such a span is the
+        answer, whatever the other passages offer (``compose`` chooses among the rest).
 
         A follow-up ("Who attended it?") is about what the previous answer was about: when the
         reader finds an answer in the passage around that answer's sentence (its span beats "no
@@ -52,7 +53,7 @@ class Reading:
         of 3 logits lost "Who attended it?" after "When was the dialogue declared?" to another
         meeting's attendees (margin 5.0 against 0.9 + 3); on the seed's 34 follow-ups asked as the
         chat asks them, the two rules give the same answers (docs/quality.md)."""
-        return self.passage.anchor and self.span.margin > 0, self.span.margin
+        return self.passage.anchor and self.span.margin > 0
 
 
 def passages(index: Index, retrieved: Retrieved, n: int, budget: int = PASSAGE_CHARS,
