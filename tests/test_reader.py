@@ -245,14 +245,15 @@ def test_the_answer_is_the_span_the_confidence_trusts_most_not_the_largest_margi
     index = tiny_qa.index
     _, query, analysis = tiny_qa.prepare("When was the treaty signed?")
     retrieved = retrieve(index, tiny_qa.embedder.encode([query])[0], analysis, tiny_qa.settings)
-    top, low = passages(index, retrieved, 4)[0], passages(index, retrieved, 4)[-1]
+    found = passages(index, retrieved, 4)
+    top, low = found[0], found[-1]
     assert top.rank < low.rank
     readings = [Reading(low, Span(low.start, low.start + 5, score=6.0, null=1.0)),  # margin 5.0
                 Reading(top, Span(top.start, top.start + 5, score=5.8, null=1.0))]  # margin 4.8
     by_rank = {"bias": 0.0, "reader": 1.0, "rank": 5.0, "dense": 0.0, "entity": 0.0}
-    sentence, start, _, feats = _from_reader(index, retrieved, analysis, readings, by_rank)
+    _, start, _, feats, _ = _from_reader(index, retrieved, analysis, readings, by_rank)
     assert start == top.start and feats["reader"] == 0.48
-    sentence, start, _, feats = _from_reader(index, retrieved, analysis, readings, dict(by_rank, rank=0.0))
+    _, start, _, feats, _ = _from_reader(index, retrieved, analysis, readings, dict(by_rank, rank=0.0))
     assert start == low.start and feats["reader"] == 0.5
 
 

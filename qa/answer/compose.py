@@ -67,9 +67,8 @@ def compose(
     if not retrieved.ranked or not readings:
         answer.message = NO_TERMS_MESSAGE if not analysis.terms else ABSTAIN_MESSAGE
         return answer
-    best_sentence, a_start, a_end, feats = _from_reader(index, retrieved, analysis, readings,
-                                                        settings.confidence_weights)
-    answer.score = confidence(feats, settings.confidence_weights)
+    best_sentence, a_start, a_end, feats, answer.score = _from_reader(index, retrieved, analysis, readings,
+                                                                      settings.confidence_weights)
     answer.signals = feats
     sent = index.sentences[best_sentence]
     doc = index.documents[sent.doc_id]
@@ -110,7 +109,7 @@ def compose(
 def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis, readings: list[Reading],
                  weights: dict):
     """The span the calibrated confidence trusts most (a follow-up's own passage first, when it
-    answers there), the sentence it lies in, and its features.
+    answers there), the sentence it lies in, its features and its confidence.
 
     Each passage's span is scored with all the confidence's features, not by the reader's margin
     alone: the margin compares a span with "no answer" in its own passage only, while the
@@ -127,7 +126,7 @@ def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis,
         feats = features(reader=reading.span.margin / 10.0, rank=1.0 / (1.0 + p.rank), dense=sig.get("dense", 0.0),
                          entity=sig.get("entity", 1.0))
         scored.append(((reading.follows_up, confidence(feats, weights)), reading, sentence, feats))
-    _, best, sentence, feats = max(scored, key=lambda t: t[0])
+    (_, score), best, sentence, feats = max(scored, key=lambda t: t[0])
     a_start, a_end = best.span.start, best.span.end
     if analysis.expected_span == "list":
         # A list question whose answer lies in a list (an item, or the line introducing one) gets
@@ -136,4 +135,4 @@ def _from_reader(index: Index, retrieved: Retrieved, analysis: QuestionAnalysis,
         if region:
             a_start = min(a_start, index.sentences[region[0]].start)
             a_end = max(a_end, index.sentences[region[1]].end)
-    return sentence, a_start, a_end, feats
+    return sentence, a_start, a_end, feats, score
